@@ -1,0 +1,132 @@
+#pragma once
+// Resources: what agents advertise and frameworks are offered. Scalars (cpus, mem, disk, gpus),
+// ranges (ports) and sets, each optionally reserved for a role and, once offered, tagged with the
+// role it was allocated to. Pure values: no I/O.
+//
+// Arithmetic follows Mesos: resources with the same name, type, reservation role and allocation
+// role combine; scalars keep 3 decimal digits (fixed point); subtracting what is not contained is
+// a bug in the caller (check `contains` first).
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "dcos/common/result.hpp"
+
+namespace dcos {
+
+enum class ValueType { scalar, ranges, set };
+
+struct Range {
+  std::uint64_t begin = 0;  // Inclusive.
+  std::uint64_t end = 0;    // Inclusive.
+  bool operator==(const Range&) const = default;
+};
+
+// Disjoint, sorted, coalesced ranges.
+class Ranges {
+ public:
+  Ranges() = default;
+  explicit Ranges(std::vector<Range> ranges);  // Sorts and coalesces.
+  const std::vector<Range>& items() const { return items_; }
+  bool empty() const { return items_.empty(); }
+  std::uint64_t count() const;  // Number of values covered.
+  bool contains(const Ranges& other) const;
+  Ranges& operator+=(const Ranges& other);
+  Ranges& operator-=(const Ranges& other);
+  bool operator==(const Ranges&) const = default;
+  std::string to_string() const;  // "[31000-32000, 33000-33001]"
+
+ private:
+  void normalize();
+  std::vector<Range> items_;
+};
+
+struct Resource {
+  std::string name;
+  ValueType type = ValueType::scalar;
+  double scalar = 0;
+  Ranges ranges;
+  std::set<std::string> set;
+  std::string role = "*";                      // Reservation role; "*" is unreserved.
+  std::optional<std::string> allocation_role;  // Set on offered and allocated resources.
+
+  bool reserved() const { return role != "*"; }
+  bool empty() const;
+  // Same kind: would combine with `other` under addition.
+  bool addable(const Resource& other) const;
+};
+
+// A normalized collection: at most one entry per (name, type, role, allocation role), no empties.
+class Resources {
+ public:
+  Resources() = default;
+  Resources(std::initializer_list<Resource> items);
+  explicit Resources(std::vector<Resource> items);
+
+  const std::vector<Resource>& items() const { return items_; }
+  bool empty() const { return items_.empty(); }
+  auto begin() const { return items_.begin(); }
+  auto end() const { return items_.end(); }
+
+  // True when every item of `other` is covered by an addable item here.
+  bool contains(const Resources& other) const;
+  Resources& operator+=(const Resource& r);
+  Resources& operator+=(const Resources& other);
+  // Requires: `contains(other)`.
+  Resources& operator-=(const Resources& other);
+  friend Resources operator+(Resources a, const Resources& b) { return a += b; }
+  friend Resources operator-(Resources a, const Resources& b) { return a -= b; }
+  bool operator==(const Resources& other) const;
+
+  // Sum of the scalar named `name` across roles (0 if absent).
+  double scalar(std::string_view name) const;
+  std::optional<Ranges> ranges(std::string_view name) const;
+  // Scalar totals by name: {"cpus": 4, "mem": 1024}, across roles.
+  std::map<std::string, double> scalars() const;
+  // Copies with `allocation_role` set to `role` / cleared.
+  Resources allocated_to(const std::string& role) const;
+  Resources unallocated() const;
+  // Only resources reserved for `role` or unreserved.
+  Resources allocatable_to(const std::string& role) const;
+
+  // Mesos's classic summary object: {"cpus":4.0,"gpus":0.0,"mem":1024.0,"disk":0.0,"ports":"[...]"}.
+  nlohmann::json summary() const;
+  // "cpus:4;mem:1024;ports:[31000-32000]" (roles in parentheses where reserved).
+  std::string to_string() const;
+
+ private:
+  std::vector<Resource> items_;
+};
+
+// Parses the agent's `--resources`: `cpus:4;mem:8192;ports:[31000-32000];bugs(eng):{a,b}`, or a
+// JSON array of v1 `Resource` objects. Errors say which entry is wrong and why.
+Result<Resources> parse_resources(std::string_view text, const std::string& default_role = "*");
+
+// v1 JSON shape (`reference/mesos-api.md` §0.1). `to_json` writes `role` always (the
+// pre-refinement format) and `allocation_info` when set.
+nlohmann::json to_json(const Resource& r);
+nlohmann::json to_json(const Resources& r);
+// Decodes a v1 `Resource` / array of them; errors name the field at fault.
+Result<Resource> resource_from_json(const nlohmann::json& j);
+Result<Resources> resources_from_json(const nlohmann::json& j);
+
+// Agent attributes: `rack:r1;level:9;keys:[1000-1500]` (text, scalar, ranges).
+struct Attribute {
+  std::string name;
+  std::variant<std::string, double, Ranges> value;
+};
+using Attributes = std::vector<Attribute>;
+Result<Attributes> parse_attributes(std::string_view text);
+nlohmann::json to_json(const Attributes& attributes);      // v1 array of Attribute.
+nlohmann::json attributes_summary(const Attributes& attributes);  // Classic {"rack":"r1"}.
+
+}  // namespace dcos

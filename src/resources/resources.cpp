@@ -1,0 +1,579 @@
+#include "dcos/resources/resources.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+
+#include <fmt/format.h>
+
+namespace dcos {
+namespace {
+
+// Mesos keeps scalars in fixed point with three decimal digits.
+double round_scalar(double v) { return std::round(v * 1000.0) / 1000.0; }
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
+std::vector<std::string_view> split(std::string_view s, char separator) {
+  std::vector<std::string_view> parts;
+  size_t depth = 0, start = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '[' || s[i] == '{' || s[i] == '(') ++depth;
+    if ((s[i] == ']' || s[i] == '}' || s[i] == ')') && depth > 0) --depth;
+    if (s[i] == separator && depth == 0) {
+      parts.push_back(s.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  parts.push_back(s.substr(start));
+  return parts;
+}
+
+std::optional<double> parse_double(std::string_view s) {
+  s = trim(s);
+  double v = 0;
+  const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc() || ptr != s.data() + s.size() || !std::isfinite(v)) return std::nullopt;
+  return v;
+}
+
+std::optional<std::uint64_t> parse_u64(std::string_view s) {
+  s = trim(s);
+  std::uint64_t v = 0;
+  const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc() || ptr != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+// "[1-2, 5-9]" -> ranges; nullopt with `error` set when malformed.
+std::optional<Ranges> parse_ranges(std::string_view text, std::string& error) {
+  text = trim(text);
+  if (text.size() < 2 || text.front() != '[' || text.back() != ']') {
+    error = "ranges must look like [begin-end, ...]";
+    return std::nullopt;
+  }
+  std::vector<Range> items;
+  const auto body = trim(text.substr(1, text.size() - 2));
+  if (body.empty()) return Ranges{};
+  for (auto part : split(body, ',')) {
+    part = trim(part);
+    const auto dash = part.find('-');
+    if (dash == std::string_view::npos) {
+      error = fmt::format("range '{}' has no '-'", part);
+      return std::nullopt;
+    }
+    const auto begin = parse_u64(part.substr(0, dash));
+    const auto end = parse_u64(part.substr(dash + 1));
+    if (!begin || !end) {
+      error = fmt::format("range '{}' is not two unsigned integers", part);
+      return std::nullopt;
+    }
+    if (*begin > *end) {
+      error = fmt::format("range '{}' ends before it begins", part);
+      return std::nullopt;
+    }
+    items.push_back({*begin, *end});
+  }
+  return Ranges(std::move(items));
+}
+
+const char* type_name(ValueType t) {
+  switch (t) {
+    case ValueType::scalar: return "SCALAR";
+    case ValueType::ranges: return "RANGES";
+    case ValueType::set: return "SET";
+  }
+  return "SCALAR";
+}
+
+}  // namespace
+
+// ---- Ranges ----
+
+Ranges::Ranges(std::vector<Range> ranges) : items_(std::move(ranges)) { normalize(); }
+
+void Ranges::normalize() {
+  std::sort(items_.begin(), items_.end(), [](const Range& a, const Range& b) { return a.begin < b.begin; });
+  std::vector<Range> merged;
+  for (const Range& r : items_) {
+    if (!merged.empty() && r.begin <= merged.back().end + 1 && merged.back().end != UINT64_MAX) {
+      merged.back().end = std::max(merged.back().end, r.end);
+    } else if (!merged.empty() && merged.back().end == UINT64_MAX) {
+      continue;
+    } else {
+      merged.push_back(r);
+    }
+  }
+  items_ = std::move(merged);
+}
+
+std::uint64_t Ranges::count() const {
+  std::uint64_t n = 0;
+  for (const Range& r : items_) n += r.end - r.begin + 1;
+  return n;
+}
+
+bool Ranges::contains(const Ranges& other) const {
+  for (const Range& r : other.items_) {
+    const bool covered = std::any_of(items_.begin(), items_.end(),
+                                     [&](const Range& mine) { return mine.begin <= r.begin && r.end <= mine.end; });
+    if (!covered) return false;
+  }
+  return true;
+}
+
+Ranges& Ranges::operator+=(const Ranges& other) {
+  items_.insert(items_.end(), other.items_.begin(), other.items_.end());
+  normalize();
+  return *this;
+}
+
+Ranges& Ranges::operator-=(const Ranges& other) {
+  for (const Range& cut : other.items_) {
+    std::vector<Range> next;
+    for (const Range& r : items_) {
+      if (cut.end < r.begin || cut.begin > r.end) {
+        next.push_back(r);
+        continue;
+      }
+      if (r.begin < cut.begin) next.push_back({r.begin, cut.begin - 1});
+      if (cut.end < r.end) next.push_back({cut.end + 1, r.end});
+    }
+    items_ = std::move(next);
+  }
+  return *this;
+}
+
+std::string Ranges::to_string() const {
+  std::string out = "[";
+  for (size_t i = 0; i < items_.size(); ++i) {
+    if (i) out += ", ";
+    out += fmt::format("{}-{}", items_[i].begin, items_[i].end);
+  }
+  return out + "]";
+}
+
+// ---- Resource ----
+
+bool Resource::empty() const {
+  switch (type) {
+    case ValueType::scalar: return round_scalar(scalar) <= 0;
+    case ValueType::ranges: return ranges.empty();
+    case ValueType::set: return set.empty();
+  }
+  return true;
+}
+
+bool Resource::addable(const Resource& other) const {
+  return name == other.name && type == other.type && role == other.role &&
+         allocation_role == other.allocation_role;
+}
+
+// ---- Resources ----
+
+Resources::Resources(std::initializer_list<Resource> items) {
+  for (const Resource& r : items) *this += r;
+}
+
+Resources::Resources(std::vector<Resource> items) {
+  for (const Resource& r : items) *this += r;
+}
+
+bool Resources::contains(const Resources& other) const {
+  for (const Resource& want : other.items_) {
+    auto it = std::find_if(items_.begin(), items_.end(), [&](const Resource& r) { return r.addable(want); });
+    if (it == items_.end()) return false;
+    switch (want.type) {
+      case ValueType::scalar:
+        if (round_scalar(it->scalar - want.scalar) < 0) return false;
+        break;
+      case ValueType::ranges:
+        if (!it->ranges.contains(want.ranges)) return false;
+        break;
+      case ValueType::set:
+        if (!std::includes(it->set.begin(), it->set.end(), want.set.begin(), want.set.end())) return false;
+        break;
+    }
+  }
+  return true;
+}
+
+Resources& Resources::operator+=(const Resource& r) {
+  if (r.empty()) return *this;
+  auto it = std::find_if(items_.begin(), items_.end(), [&](const Resource& mine) { return mine.addable(r); });
+  if (it == items_.end()) {
+    items_.push_back(r);
+    if (r.type == ValueType::scalar) items_.back().scalar = round_scalar(r.scalar);
+    return *this;
+  }
+  switch (r.type) {
+    case ValueType::scalar: it->scalar = round_scalar(it->scalar + r.scalar); break;
+    case ValueType::ranges: it->ranges += r.ranges; break;
+    case ValueType::set: it->set.insert(r.set.begin(), r.set.end()); break;
+  }
+  return *this;
+}
+
+Resources& Resources::operator+=(const Resources& other) {
+  for (const Resource& r : other.items_) *this += r;
+  return *this;
+}
+
+Resources& Resources::operator-=(const Resources& other) {
+  DCOS_ASSERT(contains(other));
+  for (const Resource& cut : other.items_) {
+    auto it = std::find_if(items_.begin(), items_.end(), [&](const Resource& r) { return r.addable(cut); });
+    switch (cut.type) {
+      case ValueType::scalar: it->scalar = round_scalar(it->scalar - cut.scalar); break;
+      case ValueType::ranges: it->ranges -= cut.ranges; break;
+      case ValueType::set:
+        for (const auto& item : cut.set) it->set.erase(item);
+        break;
+    }
+    if (it->empty()) items_.erase(it);
+  }
+  return *this;
+}
+
+bool Resources::operator==(const Resources& other) const {
+  return contains(other) && other.contains(*this);
+}
+
+double Resources::scalar(std::string_view name) const {
+  double total = 0;
+  for (const Resource& r : items_) {
+    if (r.name == name && r.type == ValueType::scalar) total += r.scalar;
+  }
+  return round_scalar(total);
+}
+
+std::optional<Ranges> Resources::ranges(std::string_view name) const {
+  std::optional<Ranges> out;
+  for (const Resource& r : items_) {
+    if (r.name == name && r.type == ValueType::ranges) {
+      if (!out) out.emplace();
+      *out += r.ranges;
+    }
+  }
+  return out;
+}
+
+std::map<std::string, double> Resources::scalars() const {
+  std::map<std::string, double> out;
+  for (const Resource& r : items_) {
+    if (r.type == ValueType::scalar) out[r.name] = round_scalar(out[r.name] + r.scalar);
+  }
+  return out;
+}
+
+Resources Resources::allocated_to(const std::string& role) const {
+  Resources out;
+  for (Resource r : items_) {
+    r.allocation_role = role;
+    out += r;
+  }
+  return out;
+}
+
+Resources Resources::unallocated() const {
+  Resources out;
+  for (Resource r : items_) {
+    r.allocation_role.reset();
+    out += r;
+  }
+  return out;
+}
+
+Resources Resources::allocatable_to(const std::string& role) const {
+  Resources out;
+  for (const Resource& r : items_) {
+    if (r.role == "*" || r.role == role) out += r;
+  }
+  return out;
+}
+
+nlohmann::json Resources::summary() const {
+  nlohmann::json out = {{"cpus", 0.0}, {"gpus", 0.0}, {"mem", 0.0}, {"disk", 0.0}};
+  for (const auto& [name, value] : scalars()) out[name] = value;
+  std::map<std::string, Ranges> ranges;
+  std::map<std::string, std::set<std::string>> sets;
+  for (const Resource& r : items_) {
+    if (r.type == ValueType::ranges) ranges[r.name] += r.ranges;
+    if (r.type == ValueType::set) sets[r.name].insert(r.set.begin(), r.set.end());
+  }
+  for (const auto& [name, value] : ranges) out[name] = value.to_string();
+  for (const auto& [name, items] : sets) out[name] = "{" + fmt::format("{}", fmt::join(items, ", ")) + "}";
+  return out;
+}
+
+std::string Resources::to_string() const {
+  std::string out;
+  for (const Resource& r : items_) {
+    if (!out.empty()) out += ';';
+    out += r.name;
+    if (r.role != "*") out += "(" + r.role + ")";
+    out += ':';
+    switch (r.type) {
+      case ValueType::scalar: out += fmt::format("{}", r.scalar); break;
+      case ValueType::ranges: out += r.ranges.to_string(); break;
+      case ValueType::set: out += "{" + fmt::format("{}", fmt::join(r.set, ",")) + "}"; break;
+    }
+  }
+  return out;
+}
+
+Result<Resources> parse_resources(std::string_view text, const std::string& default_role) {
+  text = trim(text);
+  if (!text.empty() && text.front() == '[') {
+    nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded()) return fail(Errc::invalid_argument, "resources: not valid JSON");
+    return resources_from_json(j);
+  }
+  Resources out;
+  if (text.empty()) return out;
+  for (auto entry : split(text, ';')) {
+    entry = trim(entry);
+    if (entry.empty()) continue;
+    const auto colon = entry.find(':');
+    if (colon == std::string_view::npos) {
+      return fail(Errc::invalid_argument, fmt::format("resources: entry '{}' has no ':' between name and value", entry));
+    }
+    auto key = trim(entry.substr(0, colon));
+    const auto value = trim(entry.substr(colon + 1));
+    Resource r;
+    r.role = default_role;
+    if (const auto open = key.find('('); open != std::string_view::npos) {
+      if (key.back() != ')') {
+        return fail(Errc::invalid_argument, fmt::format("resources: entry '{}' has an unclosed role '('", entry));
+      }
+      r.role = std::string(key.substr(open + 1, key.size() - open - 2));
+      key = trim(key.substr(0, open));
+      if (r.role.empty()) return fail(Errc::invalid_argument, fmt::format("resources: entry '{}' has an empty role", entry));
+    }
+    if (key.empty()) return fail(Errc::invalid_argument, fmt::format("resources: entry '{}' has no name", entry));
+    r.name = std::string(key);
+    if (!value.empty() && value.front() == '[') {
+      std::string error;
+      auto ranges = parse_ranges(value, error);
+      if (!ranges) return fail(Errc::invalid_argument, fmt::format("resources: '{}': {}", entry, error));
+      r.type = ValueType::ranges;
+      r.ranges = std::move(*ranges);
+    } else if (!value.empty() && value.front() == '{') {
+      if (value.back() != '}') {
+        return fail(Errc::invalid_argument, fmt::format("resources: '{}': set must end with '}}'", entry));
+      }
+      r.type = ValueType::set;
+      for (auto item : split(value.substr(1, value.size() - 2), ',')) {
+        item = trim(item);
+        if (!item.empty()) r.set.insert(std::string(item));
+      }
+    } else {
+      const auto number = parse_double(value);
+      if (!number) {
+        return fail(Errc::invalid_argument, fmt::format("resources: '{}': value '{}' is not a number", entry, value));
+      }
+      if (*number < 0) {
+        return fail(Errc::invalid_argument, fmt::format("resources: '{}': value must not be negative", entry));
+      }
+      r.type = ValueType::scalar;
+      r.scalar = *number;
+    }
+    out += r;
+  }
+  return out;
+}
+
+nlohmann::json to_json(const Resource& r) {
+  nlohmann::json j = {{"name", r.name}, {"type", type_name(r.type)}};
+  switch (r.type) {
+    case ValueType::scalar: j["scalar"] = {{"value", r.scalar}}; break;
+    case ValueType::ranges: {
+      nlohmann::json range = nlohmann::json::array();
+      for (const Range& x : r.ranges.items()) range.push_back({{"begin", x.begin}, {"end", x.end}});
+      j["ranges"] = {{"range", range}};
+      break;
+    }
+    case ValueType::set: j["set"] = {{"item", r.set}}; break;
+  }
+  j["role"] = r.role;
+  if (r.allocation_role) j["allocation_info"] = {{"role", *r.allocation_role}};
+  return j;
+}
+
+nlohmann::json to_json(const Resources& resources) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const Resource& r : resources) out.push_back(to_json(r));
+  return out;
+}
+
+namespace {
+
+// Numbers or numeric strings, as Mesos's JSON-to-protobuf converter accepts.
+std::optional<double> json_number(const nlohmann::json& j) {
+  if (j.is_number()) return j.get<double>();
+  if (j.is_string()) return parse_double(j.get<std::string>());
+  return std::nullopt;
+}
+
+std::optional<std::uint64_t> json_u64(const nlohmann::json& j) {
+  if (j.is_number_unsigned()) return j.get<std::uint64_t>();
+  if (j.is_number_integer() && j.get<std::int64_t>() >= 0) return static_cast<std::uint64_t>(j.get<std::int64_t>());
+  if (j.is_string()) return parse_u64(j.get<std::string>());
+  return std::nullopt;
+}
+
+const nlohmann::json* member(const nlohmann::json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return nullptr;
+  return &*it;
+}
+
+}  // namespace
+
+Result<Resource> resource_from_json(const nlohmann::json& j) {
+  if (!j.is_object()) return fail(Errc::invalid_argument, "resource: expected an object");
+  Resource r;
+  const auto* name = member(j, "name");
+  const auto* type = member(j, "type");
+  if (!name || !type) {
+    std::string missing = !name ? "name" : "";
+    if (!type) missing += missing.empty() ? "type" : ", type";
+    return fail(Errc::invalid_argument, "Missing required fields: " + missing);
+  }
+  if (!name->is_string()) return fail(Errc::invalid_argument, "resource: 'name' must be a string");
+  r.name = name->get<std::string>();
+  const std::string type_text = type->is_string() ? type->get<std::string>() : "";
+  if (type_text == "SCALAR") {
+    r.type = ValueType::scalar;
+    const auto* scalar = member(j, "scalar");
+    const auto* value = scalar && scalar->is_object() ? member(*scalar, "value") : nullptr;
+    const auto number = value ? json_number(*value) : std::nullopt;
+    if (!number) return fail(Errc::invalid_argument, fmt::format("resource '{}': SCALAR needs scalar.value as a number", r.name));
+    if (*number < 0) return fail(Errc::invalid_argument, fmt::format("resource '{}': negative scalar", r.name));
+    r.scalar = *number;
+  } else if (type_text == "RANGES") {
+    r.type = ValueType::ranges;
+    const auto* ranges = member(j, "ranges");
+    if (!ranges || !ranges->is_object()) return fail(Errc::invalid_argument, fmt::format("resource '{}': RANGES needs 'ranges'", r.name));
+    std::vector<Range> items;
+    if (const auto* list = member(*ranges, "range")) {
+      if (!list->is_array()) return fail(Errc::invalid_argument, fmt::format("resource '{}': ranges.range must be an array", r.name));
+      for (const auto& x : *list) {
+        const auto* b = x.is_object() ? member(x, "begin") : nullptr;
+        const auto* e = x.is_object() ? member(x, "end") : nullptr;
+        const auto begin = b ? json_u64(*b) : std::nullopt;
+        const auto end = e ? json_u64(*e) : std::nullopt;
+        if (!begin || !end || *begin > *end) {
+          return fail(Errc::invalid_argument, fmt::format("resource '{}': each range needs begin <= end", r.name));
+        }
+        items.push_back({*begin, *end});
+      }
+    }
+    r.ranges = Ranges(std::move(items));
+  } else if (type_text == "SET") {
+    r.type = ValueType::set;
+    const auto* set = member(j, "set");
+    if (!set || !set->is_object()) return fail(Errc::invalid_argument, fmt::format("resource '{}': SET needs 'set'", r.name));
+    if (const auto* items = member(*set, "item")) {
+      if (!items->is_array()) return fail(Errc::invalid_argument, fmt::format("resource '{}': set.item must be an array", r.name));
+      for (const auto& item : *items) {
+        if (!item.is_string()) return fail(Errc::invalid_argument, fmt::format("resource '{}': set items must be strings", r.name));
+        r.set.insert(item.get<std::string>());
+      }
+    }
+  } else {
+    return fail(Errc::invalid_argument, fmt::format("resource '{}': unsupported type '{}'", r.name, type_text));
+  }
+  if (const auto* role = member(j, "role")) {
+    if (!role->is_string()) return fail(Errc::invalid_argument, fmt::format("resource '{}': 'role' must be a string", r.name));
+    r.role = role->get<std::string>();
+  }
+  if (const auto* reservations = member(j, "reservations"); reservations && reservations->is_array() && !reservations->empty()) {
+    // Post-refinement format: the last reservation is the effective role.
+    const auto& last = reservations->back();
+    if (const auto* role = last.is_object() ? member(last, "role") : nullptr; role && role->is_string()) {
+      r.role = role->get<std::string>();
+    }
+  }
+  if (const auto* info = member(j, "allocation_info"); info && info->is_object()) {
+    if (const auto* role = member(*info, "role"); role && role->is_string()) r.allocation_role = role->get<std::string>();
+  }
+  return r;
+}
+
+Result<Resources> resources_from_json(const nlohmann::json& j) {
+  if (!j.is_array()) return fail(Errc::invalid_argument, "resources: expected an array of Resource objects");
+  Resources out;
+  for (const auto& item : j) {
+    auto r = resource_from_json(item);
+    if (!r) return tl::unexpected(r.error());
+    out += *r;
+  }
+  return out;
+}
+
+Result<Attributes> parse_attributes(std::string_view text) {
+  Attributes out;
+  text = trim(text);
+  if (text.empty()) return out;
+  for (auto entry : split(text, ';')) {
+    entry = trim(entry);
+    if (entry.empty()) continue;
+    const auto colon = entry.find(':');
+    if (colon == std::string_view::npos || colon == 0) {
+      return fail(Errc::invalid_argument, fmt::format("attributes: entry '{}' must be name:value", entry));
+    }
+    Attribute a;
+    a.name = std::string(trim(entry.substr(0, colon)));
+    const auto value = trim(entry.substr(colon + 1));
+    if (!value.empty() && value.front() == '[') {
+      std::string error;
+      auto ranges = parse_ranges(value, error);
+      if (!ranges) return fail(Errc::invalid_argument, fmt::format("attributes: '{}': {}", entry, error));
+      a.value = std::move(*ranges);
+    } else if (auto number = parse_double(value)) {
+      a.value = *number;
+    } else {
+      a.value = std::string(value);
+    }
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+nlohmann::json to_json(const Attributes& attributes) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const Attribute& a : attributes) {
+    nlohmann::json j = {{"name", a.name}};
+    if (const auto* text = std::get_if<std::string>(&a.value)) {
+      j["type"] = "TEXT";
+      j["text"] = {{"value", *text}};
+    } else if (const auto* number = std::get_if<double>(&a.value)) {
+      j["type"] = "SCALAR";
+      j["scalar"] = {{"value", *number}};
+    } else {
+      nlohmann::json range = nlohmann::json::array();
+      for (const Range& x : std::get<Ranges>(a.value).items()) range.push_back({{"begin", x.begin}, {"end", x.end}});
+      j["type"] = "RANGES";
+      j["ranges"] = {{"range", range}};
+    }
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
+nlohmann::json attributes_summary(const Attributes& attributes) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const Attribute& a : attributes) {
+    if (const auto* text = std::get_if<std::string>(&a.value)) out[a.name] = *text;
+    else if (const auto* number = std::get_if<double>(&a.value)) out[a.name] = *number;
+    else out[a.name] = std::get<Ranges>(a.value).to_string();
+  }
+  return out;
+}
+
+}  // namespace dcos
