@@ -1,0 +1,235 @@
+#pragma once
+// The master's logic as a deterministic state machine: frameworks, agents, offers and tasks.
+// Inputs are method calls with the current time passed in; outputs are `Effects` (events to
+// framework streams and agent streams, streams to close) that the shell delivers in order.
+// No sockets, timers or clock reads here (docs/design/master.md).
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "dcos/allocator/allocator.hpp"
+#include "dcos/common/clock.hpp"
+#include "dcos/common/ids.hpp"
+#include "dcos/resources/resources.hpp"
+#include "dcos/v1/framework_info.hpp"
+#include "dcos/v1/task.hpp"
+
+namespace dcos::master {
+
+struct MasterOptions {
+  Duration agent_ping_timeout = std::chrono::seconds(15);
+  int max_agent_ping_timeouts = 5;
+  Duration heartbeat_interval = std::chrono::seconds(15);
+  std::optional<Duration> offer_timeout;
+  int max_completed_frameworks = 50;
+  int max_completed_tasks_per_framework = 1000;
+  bool root_submissions = true;
+};
+
+struct Task {
+  v1::TaskInfo info;
+  FrameworkId framework_id;
+  ExecutorId executor_id;  // For command tasks: the task id.
+  v1::TaskState state = v1::TaskState::staging;                // Latest known state.
+  std::optional<v1::TaskState> status_update_state;            // Latest state sent to the scheduler.
+  std::optional<std::string> status_update_uuid;
+  std::vector<v1::TaskStatus> statuses;
+  bool resources_released = false;
+  std::optional<double> unreachable_time;
+};
+
+struct Offer {
+  OfferId id;
+  FrameworkId framework_id;
+  AgentId agent_id;
+  std::string role;
+  Resources resources;
+  TimePoint created;
+};
+
+struct Framework {
+  FrameworkId id;
+  v1::FrameworkInfo info;
+  bool connected = false;
+  bool active = false;
+  std::string stream_id;  // The current subscription's `Mesos-Stream-Id`.
+  TimePoint registered_time{};
+  std::optional<TimePoint> reregistered_time;
+  std::optional<TimePoint> unregistered_time;  // When its scheduler disconnected.
+  std::map<TaskId, Task> tasks;                // Non-completed tasks.
+  std::deque<Task> completed_tasks;
+  std::set<OfferId> offers;
+  TimePoint last_heartbeat{};
+
+  bool partition_aware() const { return info.has_capability("PARTITION_AWARE"); }
+};
+
+struct Agent {
+  AgentId id;
+  std::string hostname;
+  std::uint16_t port = 5051;
+  Resources total;
+  Attributes attributes;
+  nlohmann::json attributes_json;  // v1 Attribute array.
+  std::string version;
+  bool connected = false;
+  TimePoint registered_time{};
+  std::optional<TimePoint> reregistered_time;
+  TimePoint last_seen{};
+  TimePoint last_ping{};
+  std::set<OfferId> offers;
+  std::set<std::pair<FrameworkId, TaskId>> tasks;
+
+  std::string pid() const { return "slave(1)@" + hostname + ":" + std::to_string(port); }
+};
+
+// What the shell must carry out after an input, in order.
+struct Effects {
+  struct ToFramework {
+    FrameworkId framework;
+    nlohmann::json event;
+  };
+  struct ToAgent {
+    AgentId agent;
+    nlohmann::json event;
+  };
+  std::vector<ToFramework> framework_events;
+  std::vector<ToAgent> agent_events;
+  std::vector<FrameworkId> close_framework_streams;  // After their queued events.
+  std::vector<AgentId> close_agent_streams;
+  bool empty() const {
+    return framework_events.empty() && agent_events.empty() && close_framework_streams.empty() &&
+           close_agent_streams.empty();
+  }
+};
+
+// The outcome of a scheduler call, mapped to HTTP by the shell.
+struct CallOutcome {
+  enum class Code { accepted, bad_request, forbidden, not_implemented };
+  Code code = Code::accepted;
+  std::string message;
+  static CallOutcome ok() { return {}; }
+  static CallOutcome bad(std::string m) { return {Code::bad_request, std::move(m)}; }
+  static CallOutcome forbidden(std::string m) { return {Code::forbidden, std::move(m)}; }
+};
+
+struct SubscribeOutcome {
+  std::optional<std::string> error;  // Refused: the stream carries one ERROR event and closes.
+  FrameworkId framework_id;
+  std::string stream_id;
+};
+
+class MasterCore {
+ public:
+  MasterCore(std::string master_id, nlohmann::json master_info, MasterOptions options,
+             std::unique_ptr<Allocator> allocator);
+
+  // ---- Scheduler API ----
+  // Requires: `info` decoded; `framework_id` is the call's top-level id, if any.
+  SubscribeOutcome subscribe(v1::FrameworkInfo info, std::optional<FrameworkId> framework_id,
+                             std::vector<std::string> suppressed_roles, std::string stream_id, TimePoint now);
+  // The scheduler's stream for `stream_id` closed (or the framework failed over to a new one).
+  void scheduler_disconnected(const FrameworkId& id, const std::string& stream_id, TimePoint now);
+  // Checks a non-SUBSCRIBE call's framework and stream id.
+  CallOutcome check_caller(const std::optional<FrameworkId>& id, const std::string& stream_id) const;
+  CallOutcome teardown(const FrameworkId& id, TimePoint now);
+  CallOutcome accept(const FrameworkId& id, const v1::Fields& accept, TimePoint now);
+  CallOutcome decline(const FrameworkId& id, const std::vector<OfferId>& offers, std::optional<double> refuse_seconds,
+                      TimePoint now);
+  CallOutcome revive(const FrameworkId& id, const std::vector<std::string>& roles);
+  CallOutcome suppress(const FrameworkId& id, const std::vector<std::string>& roles);
+  CallOutcome kill(const FrameworkId& id, const TaskId& task, const std::optional<AgentId>& agent,
+                   std::optional<Duration> grace, TimePoint now);
+  CallOutcome shutdown_executor(const FrameworkId& id, const ExecutorId& executor, const AgentId& agent);
+  CallOutcome acknowledge(const FrameworkId& id, const AgentId& agent, const TaskId& task, const std::string& uuid);
+  CallOutcome reconcile(const FrameworkId& id, const std::vector<std::pair<TaskId, std::optional<AgentId>>>& tasks,
+                        TimePoint now);
+  CallOutcome message(const FrameworkId& id, const AgentId& agent, const ExecutorId& executor, const std::string& data);
+
+  // ---- Agents ----
+  struct AgentRegistration {
+    std::optional<AgentId> id;  // Set when re-registering.
+    std::string hostname;
+    std::uint16_t port = 5051;
+    Resources resources;
+    Attributes attributes;
+    std::string version;
+    std::vector<Task> tasks;  // What the agent still runs (re-registration).
+    std::map<FrameworkId, v1::FrameworkInfo> frameworks;
+  };
+  // Admits or re-admits an agent; returns its id. The shell opens its stream first, then
+  // delivers the effects (REGISTERED goes first).
+  AgentId register_agent(AgentRegistration registration, TimePoint now);
+  void agent_disconnected(const AgentId& id, TimePoint now);
+  void agent_pong(const AgentId& id, TimePoint now);
+  // A status update from an agent. `latest_state` is the task's newest state on the agent.
+  CallOutcome status_update(const AgentId& agent, const FrameworkId& framework, v1::TaskStatus status,
+                            std::optional<v1::TaskState> latest_state, TimePoint now);
+  CallOutcome executor_message(const AgentId& agent, const FrameworkId& framework, const ExecutorId& executor,
+                               const std::string& data);
+  bool agent_connected(const AgentId& id) const;
+
+  // ---- Time ----
+  // Heartbeats, pings, timeouts; then an allocation cycle.
+  void tick(TimePoint now);
+  // One allocation cycle: new offers go out as OFFERS events.
+  void allocate(TimePoint now);
+
+  Effects take_effects() { return std::exchange(effects_, {}); }
+
+  // ---- Read access for endpoints ----
+  const std::map<FrameworkId, Framework>& frameworks() const { return frameworks_; }
+  const std::deque<Framework>& completed_frameworks() const { return completed_frameworks_; }
+  const std::map<AgentId, Agent>& agents() const { return agents_; }
+  const std::map<AgentId, TimePoint>& unreachable_agents() const { return unreachable_; }
+  const std::map<OfferId, Offer>& offers() const { return offers_; }
+  const nlohmann::json& master_info() const { return master_info_; }
+  const std::string& id() const { return master_id_; }
+  const std::map<std::string, double>& counters() const { return counters_; }
+  Resources used_resources(const AgentId& agent) const;
+  Resources offered_resources(const AgentId& agent) const;
+  Resources framework_used(const FrameworkId& framework) const;
+  Resources framework_offered(const FrameworkId& framework) const;
+
+ private:
+  Framework* find_framework(const FrameworkId& id);
+  void send(const FrameworkId& id, nlohmann::json event);
+  void send_agent(const AgentId& id, nlohmann::json event);
+  void send_update(Framework& framework, const v1::TaskStatus& status);
+  void rescind_offer(const OfferId& id, bool recover);
+  void remove_offer(const OfferId& id);
+  void remove_framework(Framework& framework, TimePoint now);
+  void mark_agent_unreachable(Agent& agent, TimePoint now);
+  void release_task_resources(Task& task);
+  void complete_task(Framework& framework, const TaskId& id);
+  v1::TaskStatus master_status(const Task& task, v1::TaskState state, std::string reason, std::string message,
+                               TimePoint now) const;
+  void launch_failed(Framework& framework, const v1::TaskInfo& task, v1::TaskState state, const std::string& reason,
+                     const std::string& message, TimePoint now);
+  void count(const std::string& name, double by = 1) { counters_[name] += by; }
+
+  std::string master_id_;
+  nlohmann::json master_info_;
+  MasterOptions options_;
+  std::unique_ptr<Allocator> allocator_;
+  std::map<FrameworkId, Framework> frameworks_;
+  std::deque<Framework> completed_frameworks_;
+  std::map<AgentId, Agent> agents_;
+  std::map<AgentId, TimePoint> unreachable_;  // Marked unreachable, may come back.
+  std::map<OfferId, Offer> offers_;
+  std::uint64_t next_framework_ = 0;
+  std::uint64_t next_agent_ = 0;
+  std::uint64_t next_offer_ = 0;
+  std::map<std::string, double> counters_;
+  Effects effects_;
+};
+
+}  // namespace dcos::master
