@@ -34,11 +34,11 @@ Framework* MasterCore::find_framework(const FrameworkId& id) {
 }
 
 void MasterCore::send(const FrameworkId& id, nlohmann::json e) {
-  effects_.framework_events.push_back({id, std::move(e)});
+  effects_.push_back({Effect::Kind::framework_event, id.value(), std::move(e), {}});
 }
 
 void MasterCore::send_agent(const AgentId& id, nlohmann::json e) {
-  effects_.agent_events.push_back({id, std::move(e)});
+  effects_.push_back({Effect::Kind::agent_event, id.value(), std::move(e), {}});
 }
 
 void MasterCore::send_update(Framework& framework, const v1::TaskStatus& status) {
@@ -90,7 +90,7 @@ SubscribeOutcome MasterCore::subscribe(v1::FrameworkInfo info, std::optional<Fra
       nlohmann::json e = event("ERROR");
       e["error"] = {{"message", "Framework failed over"}};
       send(framework->id, std::move(e));
-      effects_.close_framework_streams.push_back(framework->id);
+      effects_.push_back({Effect::Kind::close_framework, framework->id.value(), {}, {}});
     }
     // `user` and `checkpoint` cannot change on re-subscription; other fields may.
     info.user = framework->info.user;
@@ -121,8 +121,9 @@ SubscribeOutcome MasterCore::subscribe(v1::FrameworkInfo info, std::optional<Fra
   }
   framework->connected = true;
   framework->active = true;
-  framework->stream_id = std::move(stream_id);
+  framework->stream_id = stream_id;
   framework->last_heartbeat = now;
+  effects_.push_back({Effect::Kind::open_framework, framework->id.value(), {}, std::move(stream_id)});
   allocator_->activate_framework(framework->id);
   if (!suppressed_roles.empty()) allocator_->suppress(framework->id, suppressed_roles);
 
@@ -169,7 +170,7 @@ CallOutcome MasterCore::check_caller(const std::optional<FrameworkId>& id, const
 CallOutcome MasterCore::teardown(const FrameworkId& id, TimePoint now) {
   Framework* framework = find_framework(id);
   if (!framework) return CallOutcome::bad("Framework cannot be found");
-  effects_.close_framework_streams.push_back(id);
+  effects_.push_back({Effect::Kind::close_framework, id.value(), {}, {}});
   remove_framework(*framework, now);
   return CallOutcome::ok();
 }
@@ -598,7 +599,7 @@ bool MasterCore::agent_connected(const AgentId& id) const {
   return it != agents_.end() && it->second.connected;
 }
 
-AgentId MasterCore::register_agent(AgentRegistration registration, TimePoint now) {
+AgentId MasterCore::register_agent(AgentRegistration registration, std::string stream, TimePoint now) {
   const auto log = log::get("master");
   AgentId id;
   const bool known = registration.id && (agents_.contains(*registration.id) || unreachable_.contains(*registration.id));
@@ -620,6 +621,7 @@ AgentId MasterCore::register_agent(AgentRegistration registration, TimePoint now
   } else {
     agent.reregistered_time = now;
     count("master/slave_reregistrations");
+    if (agent.connected) effects_.push_back({Effect::Kind::close_agent, id.value(), {}, {}});
     // Offers on the old connection are void.
     for (const OfferId& offer : std::vector<OfferId>(agent.offers.begin(), agent.offers.end())) rescind_offer(offer, true);
   }
@@ -633,6 +635,7 @@ AgentId MasterCore::register_agent(AgentRegistration registration, TimePoint now
   agent.last_seen = now;
   agent.last_ping = now;
 
+  effects_.push_back({Effect::Kind::open_agent, id.value(), {}, std::move(stream)});
   nlohmann::json registered = event("REGISTERED");
   registered["registered"] = {{"agent_id", id}, {"master_info", master_info_}};
   send_agent(id, std::move(registered));
@@ -767,7 +770,7 @@ void MasterCore::mark_agent_unreachable(Agent& agent, TimePoint now) {
   allocator_->remove_agent(id);
   unreachable_[id] = now;
   agents_.erase(id);
-  effects_.close_agent_streams.push_back(id);
+  effects_.push_back({Effect::Kind::close_agent, id.value(), {}, {}});
 }
 
 CallOutcome MasterCore::status_update(const AgentId& agent_id, const FrameworkId& framework_id, v1::TaskStatus status,

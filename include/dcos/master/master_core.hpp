@@ -91,25 +91,22 @@ struct Agent {
   std::string pid() const { return "slave(1)@" + hostname + ":" + std::to_string(port); }
 };
 
-// What the shell must carry out after an input, in order.
-struct Effects {
-  struct ToFramework {
-    FrameworkId framework;
-    nlohmann::json event;
+// What the shell must carry out after an input, strictly in order.
+struct Effect {
+  enum class Kind {
+    framework_event,  // Send `event` on the framework's current stream.
+    agent_event,      // Send `event` on the agent's stream.
+    open_framework,   // The stream opened with `stream` becomes the framework's current one.
+    open_agent,       // Likewise for an agent.
+    close_framework,  // Close the framework's current stream after what was queued on it.
+    close_agent,
   };
-  struct ToAgent {
-    AgentId agent;
-    nlohmann::json event;
-  };
-  std::vector<ToFramework> framework_events;
-  std::vector<ToAgent> agent_events;
-  std::vector<FrameworkId> close_framework_streams;  // After their queued events.
-  std::vector<AgentId> close_agent_streams;
-  bool empty() const {
-    return framework_events.empty() && agent_events.empty() && close_framework_streams.empty() &&
-           close_agent_streams.empty();
-  }
+  Kind kind;
+  std::string target;  // Framework or agent id.
+  nlohmann::json event;
+  std::string stream;  // For open_*: the token the shell gave the new stream.
 };
+using Effects = std::vector<Effect>;
 
 // The outcome of a scheduler call, mapped to HTTP by the shell.
 struct CallOutcome {
@@ -165,9 +162,9 @@ class MasterCore {
     std::vector<Task> tasks;  // What the agent still runs (re-registration).
     std::map<FrameworkId, v1::FrameworkInfo> frameworks;
   };
-  // Admits or re-admits an agent; returns its id. The shell opens its stream first, then
-  // delivers the effects (REGISTERED goes first).
-  AgentId register_agent(AgentRegistration registration, TimePoint now);
+  // Admits or re-admits an agent; returns its id. `stream` names the event stream the shell
+  // opened for it; the effects attach it (`open_agent`) and send REGISTERED first.
+  AgentId register_agent(AgentRegistration registration, std::string stream, TimePoint now);
   void agent_disconnected(const AgentId& id, TimePoint now);
   void agent_pong(const AgentId& id, TimePoint now);
   // A status update from an agent. `latest_state` is the task's newest state on the agent.
@@ -192,6 +189,8 @@ class MasterCore {
   const std::map<AgentId, TimePoint>& unreachable_agents() const { return unreachable_; }
   const std::map<OfferId, Offer>& offers() const { return offers_; }
   const nlohmann::json& master_info() const { return master_info_; }
+  // Set once the shell knows its bound address, before any input.
+  void set_master_info(nlohmann::json info) { master_info_ = std::move(info); }
   const std::string& id() const { return master_id_; }
   const std::map<std::string, double>& counters() const { return counters_; }
   Resources used_resources(const AgentId& agent) const;
