@@ -1,0 +1,100 @@
+#include "dcos/agent/process.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <fmt/format.h>
+
+namespace dcos::agent {
+
+Result<pid_t> spawn_process(const LaunchSpec& spec) {
+  if (spec.argv.empty()) return fail(Errc::invalid_argument, "spawn: empty argv");
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attributes;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawnattr_init(&attributes);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, spec.stdout_path.c_str(),
+                                   O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, spec.stderr_path.c_str(),
+                                   O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  posix_spawn_file_actions_addchdir_np(&actions, spec.directory.c_str());
+  // A fresh session: the task's process group is its own, and it has no controlling terminal.
+  sigset_t defaults;
+  sigemptyset(&defaults);
+  sigaddset(&defaults, SIGPIPE);
+  sigaddset(&defaults, SIGCHLD);
+  sigaddset(&defaults, SIGTERM);
+  sigaddset(&defaults, SIGINT);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigdefault(&attributes, &defaults);
+  posix_spawnattr_setsigmask(&attributes, &none);
+  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+
+  std::vector<char*> argv, envp;
+  for (const auto& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  for (const auto& e : spec.environment) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  pid_t pid = 0;
+  const int rc = posix_spawnp(&pid, argv[0], &actions, &attributes, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attributes);
+  if (rc != 0) return fail(std::error_code(rc, std::system_category()), fmt::format("spawn '{}': {}", spec.argv[0], strerror(rc)));
+  return pid;
+}
+
+struct ProcessWatcher::Impl {
+  explicit Impl(boost::asio::any_io_executor executor) : descriptor(executor) {}
+  boost::asio::posix::stream_descriptor descriptor;
+  pid_t pid = 0;
+  bool done = false;
+};
+
+Result<std::unique_ptr<ProcessWatcher>> ProcessWatcher::watch(boost::asio::any_io_executor executor, pid_t pid,
+                                                              std::function<void(int)> on_exit) {
+  // A pidfd becomes readable when the process exits: no SIGCHLD handler shared between agents.
+  const int fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  if (fd < 0) return fail(std::error_code(errno, std::system_category()), fmt::format("pidfd_open pid={}", pid));
+  auto watcher = std::unique_ptr<ProcessWatcher>(new ProcessWatcher());
+  watcher->impl_ = std::make_shared<Impl>(executor);
+  watcher->impl_->descriptor.assign(fd);
+  watcher->impl_->pid = pid;
+  std::weak_ptr<Impl> weak = watcher->impl_;
+  watcher->impl_->descriptor.async_wait(boost::asio::posix::stream_descriptor::wait_read,
+                                        [weak, pid, on_exit = std::move(on_exit)](boost::system::error_code ec) {
+                                          auto impl = weak.lock();
+                                          if (ec || !impl) return;
+                                          int status = 0;
+                                          const pid_t reaped = ::waitpid(pid, &status, WNOHANG);
+                                          impl->done = true;
+                                          if (reaped == pid) on_exit(status);
+                                        });
+  return watcher;
+}
+
+ProcessWatcher::~ProcessWatcher() {
+  if (!impl_) return;
+  boost::system::error_code ec;
+  impl_->descriptor.cancel(ec);
+  impl_->descriptor.close(ec);
+}
+
+void signal_group(pid_t pid, int signal) {
+  if (pid > 0) ::kill(-pid, signal);
+}
+
+std::string describe_wait_status(int status) {
+  if (WIFEXITED(status)) return fmt::format("exited with status {}", WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return fmt::format("terminated by signal {} ({})", WTERMSIG(status), strsignal(WTERMSIG(status)));
+  return fmt::format("ended with wait status {}", status);
+}
+
+}  // namespace dcos::agent

@@ -1,0 +1,85 @@
+#include "dcos/agent/status_update_manager.hpp"
+
+#include <algorithm>
+
+namespace dcos::agent {
+
+std::optional<StatusUpdate> StatusUpdateManager::add(StatusUpdate update, TimePoint now) {
+  auto& stream = streams_[{update.framework_id, update.status.task_id}];
+  if (stream.terminal_acknowledged) return std::nullopt;  // The stream is closed.
+  const bool duplicate = std::any_of(stream.updates.begin(), stream.updates.end(),
+                                     [&](const StatusUpdate& u) { return u.status.uuid == update.status.uuid; });
+  if (duplicate) return std::nullopt;
+  stream.updates.push_back(std::move(update));
+  if (stream.updates.size() > 1) return std::nullopt;
+  stream.backoff = retry_initial;
+  stream.next_retry = now + stream.backoff;
+  return stream.updates.front();
+}
+
+std::optional<StatusUpdate> StatusUpdateManager::acknowledge(const FrameworkId& framework, const TaskId& task,
+                                                             const std::string& uuid, TimePoint now,
+                                                             bool* acknowledged) {
+  if (acknowledged) *acknowledged = false;
+  auto it = streams_.find({framework, task});
+  if (it == streams_.end() || it->second.updates.empty()) return std::nullopt;
+  Stream& stream = it->second;
+  if (stream.updates.front().status.uuid != uuid) return std::nullopt;  // Duplicate or unexpected.
+  if (acknowledged) *acknowledged = true;
+  if (is_terminal(stream.updates.front().status.state)) stream.terminal_acknowledged = true;
+  stream.updates.pop_front();
+  if (stream.terminal_acknowledged) {
+    // Nothing follows a terminal update: the stream is done.
+    streams_.erase(it);
+    return std::nullopt;
+  }
+  if (stream.updates.empty()) return std::nullopt;
+  stream.backoff = retry_initial;
+  stream.next_retry = now + stream.backoff;
+  return stream.updates.front();
+}
+
+std::vector<StatusUpdate> StatusUpdateManager::due(TimePoint now) {
+  std::vector<StatusUpdate> out;
+  for (auto& [key, stream] : streams_) {
+    if (stream.updates.empty() || now < stream.next_retry) continue;
+    stream.backoff = std::min(stream.backoff * 2, retry_max);
+    stream.next_retry = now + stream.backoff;
+    out.push_back(stream.updates.front());
+  }
+  return out;
+}
+
+std::vector<StatusUpdate> StatusUpdateManager::heads(TimePoint now) {
+  std::vector<StatusUpdate> out;
+  for (auto& [key, stream] : streams_) {
+    if (stream.updates.empty()) continue;
+    stream.backoff = retry_initial;
+    stream.next_retry = now + stream.backoff;
+    out.push_back(stream.updates.front());
+  }
+  return out;
+}
+
+void StatusUpdateManager::remove_framework(const FrameworkId& framework) {
+  std::erase_if(streams_, [&](const auto& entry) { return entry.first.first == framework; });
+}
+
+bool StatusUpdateManager::drained(const FrameworkId& framework, const TaskId& task) const {
+  auto it = streams_.find({framework, task});
+  return it == streams_.end() || it->second.updates.empty();
+}
+
+std::optional<v1::TaskState> StatusUpdateManager::latest_state(const FrameworkId& framework, const TaskId& task) const {
+  auto it = streams_.find({framework, task});
+  if (it == streams_.end() || it->second.updates.empty()) return std::nullopt;
+  return it->second.updates.back().status.state;
+}
+
+size_t StatusUpdateManager::pending() const {
+  size_t n = 0;
+  for (const auto& [key, stream] : streams_) n += stream.updates.size();
+  return n;
+}
+
+}  // namespace dcos::agent
