@@ -1,0 +1,70 @@
+// dcos-master: the master daemon. Flags follow Mesos's names (reference/mesos-api.md §4.2).
+#include <csignal>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include "common/app_flags.hpp"
+#include "dcos/common/duration.hpp"
+#include "dcos/master/master.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"dcos-master: pools agents' resources and offers them to frameworks", "dcos-master"};
+  dcos::apps::prepare(app);
+  dcos::master::MasterConfig config;
+  std::string agent_ping_timeout = "15secs", allocation_interval = "1secs", offer_timeout, logging_level = "INFO";
+  std::string registry = "in_memory", zk, quorum;
+  bool root_submissions = true;
+  app.add_option("--ip", config.ip, "IP address to listen on")->capture_default_str();
+  app.add_option("--port", config.port, "Port to listen on")->capture_default_str();
+  app.add_option("--hostname", config.hostname, "Hostname advertised to frameworks and agents (default: --ip)");
+  app.add_option("--work_dir", config.work_dir, "Where the master keeps its durable state");
+  app.add_option("--cluster", config.cluster, "Human-readable cluster name shown in /master/state");
+  app.add_option("--agent_ping_timeout", agent_ping_timeout, "Time to wait for an agent's pong")->capture_default_str();
+  app.add_option("--max_agent_ping_timeouts", config.options.max_agent_ping_timeouts,
+                 "Missed pongs before an agent is marked unreachable")->capture_default_str();
+  app.add_option("--allocation_interval", allocation_interval, "Time between periodic allocation cycles")->capture_default_str();
+  app.add_option("--offer_timeout", offer_timeout, "Rescind offers unused for this long (default: never)");
+  app.add_option("--max_completed_frameworks", config.options.max_completed_frameworks)->capture_default_str();
+  app.add_option("--max_completed_tasks_per_framework", config.options.max_completed_tasks_per_framework)->capture_default_str();
+  app.add_option("--root_submissions", root_submissions, "Allow frameworks to run tasks as root")->capture_default_str();
+  app.add_option("--registry", registry, "Registry storage: in_memory (replicated_log arrives with the registry issue)")
+      ->check(CLI::IsMember({"in_memory", "replicated_log"}))->capture_default_str();
+  app.add_option("--zk", zk, "ZooKeeper URL for leader election (not supported yet)");
+  app.add_option("--quorum", quorum, "Replicated log quorum size (not supported yet)");
+  app.add_option("--logging_level", logging_level, "trace, debug, info, warn, error")->capture_default_str();
+  if (int code = dcos::apps::parse_flags(app, argc, argv); code >= 0) return code;
+
+  dcos::apps::set_log_level(logging_level);
+  auto fail = [](const std::string& message) {
+    std::fprintf(stderr, "dcos-master: %s\n", message.c_str());
+    return 1;
+  };
+  if (!zk.empty()) return fail("--zk is not supported yet");
+  auto ping = dcos::parse_duration(agent_ping_timeout);
+  if (!ping) return fail("--agent_ping_timeout: " + ping.error().message);
+  config.options.agent_ping_timeout = *ping;
+  auto interval = dcos::parse_duration(allocation_interval);
+  if (!interval) return fail("--allocation_interval: " + interval.error().message);
+  config.allocation_interval = *interval;
+  if (!offer_timeout.empty()) {
+    auto timeout = dcos::parse_duration(offer_timeout);
+    if (!timeout) return fail("--offer_timeout: " + timeout.error().message);
+    config.options.offer_timeout = *timeout;
+  }
+  config.options.root_submissions = root_submissions;
+  config.flags = dcos::apps::flag_values(app);
+
+  boost::asio::io_context io(1);
+  dcos::SystemClock clock(io.get_executor());
+  dcos::master::Master master(io.get_executor(), clock, config);
+  if (auto started = master.start(); !started) return fail(started.error().message);
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](boost::system::error_code, int) {
+    master.stop();
+    io.stop();
+  });
+  std::signal(SIGPIPE, SIG_IGN);
+  io.run();
+  return 0;
+}

@@ -1,0 +1,105 @@
+#include "dcos/testing/cluster.hpp"
+
+#include <stdlib.h>
+
+#include <filesystem>
+
+#include <fmt/format.h>
+
+namespace dcos::testing {
+
+std::string make_temp_dir(const std::string& prefix) {
+  const char* tmp = std::getenv("TMPDIR");
+  std::string pattern = fmt::format("{}/{}-XXXXXX", tmp ? tmp : "/tmp", prefix);
+  if (::mkdtemp(pattern.data()) == nullptr) return {};
+  return pattern;
+}
+
+Cluster::Cluster(boost::asio::io_context& io, ClusterOptions options) : io_(io), options_(std::move(options)) {
+  work_dir_ = options_.work_dir;
+  if (work_dir_.empty()) {
+    work_dir_ = make_temp_dir();
+    owns_work_dir_ = true;
+  }
+  if (options_.manual_clock) {
+    auto clock = std::make_unique<ManualClock>();
+    manual_clock_ = clock.get();
+    clock_ = std::move(clock);
+  } else {
+    clock_ = std::make_unique<SystemClock>(io_.get_executor());
+  }
+  master::MasterConfig config;
+  config.port = options_.master_port;
+  config.work_dir = work_dir_ + "/master";
+  config.options = options_.master_options;
+  master_ = std::make_unique<master::Master>(io_.get_executor(), *clock_, config);
+}
+
+Cluster::~Cluster() {
+  for (auto& agent : agents_) {
+    if (agent) agent->stop(true);
+  }
+  if (master_) master_->stop();
+  // Let connections wind down before the objects they point at go away.
+  io_.poll();
+  agents_.clear();
+  master_.reset();
+  io_.poll();
+  if (owns_work_dir_) {
+    std::error_code ec;
+    std::filesystem::remove_all(work_dir_, ec);
+  }
+}
+
+http::Endpoint Cluster::master_endpoint() const { return {"127.0.0.1", master_->port()}; }
+
+bool Cluster::start(std::chrono::milliseconds timeout) {
+  if (!master_->start()) return false;
+  for (int i = 0; i < options_.agents; ++i) add_agent();
+  return run_until([&] {
+    return std::all_of(agents_.begin(), agents_.end(), [](const auto& a) { return !a || a->registered(); });
+  }, timeout);
+}
+
+size_t Cluster::add_agent(const std::string& resources) {
+  agent::AgentConfig config;
+  config.port = 0;
+  config.master = master_endpoint();
+  config.work_dir = fmt::format("{}/agent-{}", work_dir_, agents_.size());
+  config.resources = parse_resources(resources.empty() ? options_.agent_resources : resources).value();
+  auto agent = std::make_unique<agent::Agent>(io_.get_executor(), *clock_, config);
+  agent->start();
+  agents_.push_back(std::move(agent));
+  return agents_.size() - 1;
+}
+
+void Cluster::stop_agent(size_t i) {
+  if (agents_.at(i)) agents_[i]->stop(true);
+  poll();
+}
+
+bool Cluster::run_until(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  if (io_.stopped()) io_.restart();
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= deadline) return done();
+    io_.run_one_for(std::chrono::milliseconds(20));
+    if (io_.stopped()) io_.restart();
+  }
+  return true;
+}
+
+void Cluster::poll() {
+  if (io_.stopped()) io_.restart();
+  io_.poll();
+}
+
+void Cluster::advance(Duration by, int steps) {
+  if (!manual_clock_) return;
+  for (int i = 0; i < steps; ++i) {
+    manual_clock_->advance(by / steps);
+    poll();
+  }
+}
+
+}  // namespace dcos::testing
