@@ -108,6 +108,7 @@ http::Reply Master::agent_api(const http::Request& request) {
       return http::make_response(request, Status::bad_request, fmt::format("Unknown agent call type '{}'", type));
     }
     deliver();
+    schedule_allocation();
     switch (outcome.code) {
       case CallOutcome::Code::accepted: return http::make_response(request, Status::accepted);
       case CallOutcome::Code::forbidden: return http::make_response(request, Status::forbidden, outcome.message);

@@ -99,7 +99,6 @@ void Master::schedule_allocation() {
 void Master::deliver() {
   Effects effects = core_.take_effects();
   if (effects.empty()) return;
-  bool changed = false;
   for (Effect& effect : effects) {
     switch (effect.kind) {
       case Effect::Kind::framework_event: {
@@ -120,7 +119,6 @@ void Master::deliver() {
           streams[effect.target] = pending->second;
           pending_streams_.erase(pending);
         }
-        changed = true;
         break;
       }
       case Effect::Kind::close_framework:
@@ -132,12 +130,10 @@ void Master::deliver() {
           streams.erase(it);
           stream->close();
         }
-        changed = true;
         break;
       }
     }
   }
-  (void)changed;
   schedule_allocation();
 }
 

@@ -233,6 +233,8 @@ http::Reply Master::scheduler_api(const http::Request& request) {
       outcome = {CallOutcome::Code::not_implemented, "UPDATE_FRAMEWORK is not supported yet"};
     }
     deliver();
+    // Declines, revives and kills free resources without any event to send: allocate anyway.
+    schedule_allocation();
     return outcome_response(request, outcome);
   } catch (const v1::DecodeError& e) {
     return text(request, Status::bad_request, std::string("Failed to convert JSON into Call protobuf: ") + e.what());
