@@ -48,6 +48,7 @@ class Cluster {
   // Null unless `manual_clock`.
   ManualClock* manual_clock() { return manual_clock_; }
   const std::string& work_dir() const { return work_dir_; }
+  boost::asio::io_context& io() { return io_; }
 
   // Runs the io_context until `done()` holds. `timeout` is a wall-clock safety net against a
   // hung test, not a way to wait for things. Returns `done()`.
