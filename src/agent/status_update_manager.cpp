@@ -29,8 +29,8 @@ std::optional<StatusUpdate> StatusUpdateManager::acknowledge(const FrameworkId& 
   if (is_terminal(stream.updates.front().status.state)) stream.terminal_acknowledged = true;
   stream.updates.pop_front();
   if (stream.terminal_acknowledged) {
-    // Nothing follows a terminal update: the stream is done.
-    streams_.erase(it);
+    // Nothing follows a terminal update; the closed stream stays so late duplicates are ignored.
+    stream.updates.clear();
     return std::nullopt;
   }
   if (stream.updates.empty()) return std::nullopt;

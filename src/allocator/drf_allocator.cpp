@@ -155,8 +155,15 @@ class DrfAllocator final : public Allocator {
 
   bool allocatable(const Resources& resources) const {
     if (resources.scalar("cpus") <= 0 && resources.scalar("mem") <= 0) return false;
+    // Quantities only: reserved resources count like unreserved ones (as in Mesos).
+    Resources quantities;
+    for (Resource r : resources) {
+      r.role = "*";
+      r.allocation_role.reset();
+      quantities += r;
+    }
     return std::any_of(options_.min_allocatable.begin(), options_.min_allocatable.end(),
-                       [&](const Resources& min) { return resources.unallocated().contains(min); });
+                       [&](const Resources& min) { return quantities.contains(min); });
   }
 
   static std::optional<std::string> offer_role(const FrameworkEntry& framework) {

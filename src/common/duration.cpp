@@ -40,6 +40,9 @@ Result<Duration> parse_duration(std::string_view text) {
     return fail(Errc::invalid_argument,
                 fmt::format("invalid duration '{}': unit must be one of ns, us, ms, secs, mins, hrs, days, weeks", text));
   }
+  if (value * ns_per_unit >= 9.2e18) {
+    return fail(Errc::invalid_argument, fmt::format("invalid duration '{}': too long", text));
+  }
   return Duration(static_cast<Duration::rep>(std::llround(value * ns_per_unit)));
 }
 
@@ -67,6 +70,9 @@ Result<std::uint64_t> parse_bytes(std::string_view text) {
   else if (unit == "GB") multiplier = 1024.0 * 1024 * 1024;
   else if (unit == "TB") multiplier = 1024.0 * 1024 * 1024 * 1024;
   else return fail(Errc::invalid_argument, fmt::format("invalid byte size '{}': unit must be B, KB, MB, GB or TB", text));
+  if (value * multiplier >= 1.8e19) {
+    return fail(Errc::invalid_argument, fmt::format("invalid byte size '{}': too large", text));
+  }
   return static_cast<std::uint64_t>(std::llround(value * multiplier));
 }
 

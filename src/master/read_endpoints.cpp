@@ -295,7 +295,8 @@ http::Reply Master::operator_api(const http::Request& request) {
     response["get_flags"] = {{"flags", flags}};
   } else if (type == "GET_METRICS") {
     nlohmann::json metrics = nlohmann::json::array();
-    for (const auto& [name, value] : metrics_json().items()) metrics.push_back({{"name", name}, {"value", value}});
+    const nlohmann::json snapshot = metrics_json();
+    for (const auto& [name, value] : snapshot.items()) metrics.push_back({{"name", name}, {"value", value}});
     response["get_metrics"] = {{"metrics", metrics}};
   } else if (type == "GET_MASTER") {
     response["get_master"] = {{"master_info", core_.master_info()}, {"start_time", to_epoch_seconds(start_time_)},

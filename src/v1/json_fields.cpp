@@ -135,6 +135,9 @@ Result<nlohmann::json> parse_json_body(std::string_view body, int depth_max) {
   } catch (const nlohmann::json::parse_error& e) {
     if (too_deep) return fail(Errc::invalid_argument, fmt::format("JSON nested deeper than {} levels", depth_max));
     return fail(Errc::invalid_argument, fmt::format("Failed to parse JSON: {}", e.what()));
+  } catch (const nlohmann::json::exception& e) {
+    // E.g. a number too large for a double.
+    return fail(Errc::invalid_argument, fmt::format("Failed to parse JSON: {}", e.what()));
   }
   if (too_deep) return fail(Errc::invalid_argument, fmt::format("JSON nested deeper than {} levels", depth_max));
   return j;

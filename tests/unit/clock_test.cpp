@@ -76,8 +76,7 @@ TEST_CASE("Destroying a ManualClock timer cancels it", "[common][core]") {
 }
 
 TEST_CASE("A timer scheduled by a callback fires in the same advance when due", "[common][core]") {
-  // At 10 ms a callback arms a 5 ms timer (due at 15 ms); advancing 20 ms runs both, the second
-  // seeing now() == 15 ms; a re-armed timer due after the window waits for the next advance.
+  // A 10 ms callback arms a 5 ms timer; advance(20 ms) runs both (now() 10, 15 ms), not a 25 ms one.
   ManualClock clock;
   const TimePoint start = clock.now();
   std::unique_ptr<dcos::Timer> chained, late;

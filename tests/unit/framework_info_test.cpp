@@ -136,8 +136,8 @@ TEST_CASE("framework_info_problem rejects invalid role names", "[v1][core]") {
 
 TEST_CASE("framework_info_problem rejects a bad failover_timeout or id", "[v1][core]") {
   // Negative, infinite and NaN timeouts fail; so does an id with a slash.
-  for (const double bad : {-1.0, -0.001, std::numeric_limits<double>::infinity(), std::numeric_limits<double>::quiet_NaN(),
-                           1e300}) {
+  using limits = std::numeric_limits<double>;
+  for (const double bad : {-1.0, -0.001, limits::infinity(), limits::quiet_NaN(), 1e300}) {
     INFO("failover_timeout: " << bad);
     FrameworkInfo info = valid_info();
     info.failover_timeout = bad;

@@ -92,8 +92,7 @@ TEST_CASE("A duplicate acknowledgement is ignored", "[agent][core]") {
 }
 
 TEST_CASE("An unexpected acknowledgement is ignored", "[agent][core]") {
-  // IgnoreUnexpectedStatusUpdateAck: acking a queued-but-not-head or unknown uuid, or an unknown
-  // task, leaves the head in flight.
+  // IgnoreUnexpectedStatusUpdateAck: acks of a non-head uuid or unknown task leave the head in flight.
   StatusUpdateManager manager;
   manager.add(update(TaskState::running, "u1"), t0);
   manager.add(update(TaskState::finished, "u2"), t0);
@@ -176,10 +175,11 @@ TEST_CASE("Acknowledging a terminal update drains the stream", "[agent][core]") 
   CHECK(manager.heads(t0).empty());
 }
 
-TEST_CASE("A duplicate terminal update after its acknowledgement is ignored", "[agent][core][!mayfail]") {
-  // DuplicateTerminalUpdateAfterAck (reference/mesos-api.md 8.2: "after a terminal update is
-  // acked, the stream is closed and later duplicates ignored"): the executor resending FINISHED
-  // must not reach the framework a second time.
+TEST_CASE("A duplicate terminal update after its acknowledgement is ignored", "[agent][core]") {
+  // DuplicateTerminalUpdateAfterAck: a resent FINISHED after its ack is neither queued nor sent.
+
+  // reference/mesos-api.md 8.2: "after a terminal update is acked, the stream is closed and later
+  // duplicates ignored".
   StatusUpdateManager manager;
   manager.add(update(TaskState::finished, "u1"), t0);
   REQUIRE_FALSE(manager.acknowledge(fw, task, "u1", t0));

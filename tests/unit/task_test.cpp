@@ -202,7 +202,7 @@ TEST_CASE("decode_task_status rejects missing fields, unknown states and bad bas
   CHECK_THROWS_WITH(decode_status(json::parse(R"({"task_id":{"value":"t"},"state":"TASK_RUNNING","data":"a*b"})")),
                     Contains("'data'") && Contains("not base64"));
   const auto ok = decode_status(json::parse(R"({"task_id":{"value":"t"},"state":"TASK_RUNNING","healthy":"true",
-                                                 "timestamp":"12.5","unreachable_time":{"nanoseconds":"1000000000"}})"));
+      "timestamp":"12.5","unreachable_time":{"nanoseconds":"1000000000"}})"));
   CHECK(ok.state == TaskState::running);
   CHECK(ok.healthy == true);
   CHECK(ok.timestamp == 12.5);
