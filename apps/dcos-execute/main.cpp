@@ -110,10 +110,23 @@ int main(int argc, char** argv) {
   scheduler = dcos::scheduler::Scheduler::create(io.get_executor(), clock, config, callbacks);
   scheduler->start();
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](boost::system::error_code, int) {
-    if (launched && result < 0) scheduler->kill(task_id);
-    else io.stop();
-  });
+  // First signal: kill the task through the master and wait for its terminal update; a second
+  // signal, or no answer within 10 s (the master may be gone), exits at once.
+  std::unique_ptr<dcos::Timer> give_up;
+  std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code ec, int) {
+    if (ec) return;
+    if (!launched || result >= 0 || give_up) {
+      io.stop();
+      return;
+    }
+    scheduler->kill(task_id);
+    give_up = clock.schedule(std::chrono::seconds(10), [&] {
+      std::cerr << "dcos-execute: no answer to the kill; exiting" << std::endl;
+      io.stop();
+    });
+    signals.async_wait(on_signal);
+  };
+  signals.async_wait(on_signal);
   io.run();
   return result < 0 ? 1 : result;
 }

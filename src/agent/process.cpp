@@ -25,6 +25,9 @@ Result<pid_t> spawn_process(const LaunchSpec& spec) {
   posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, spec.stderr_path.c_str(),
                                    O_WRONLY | O_CREAT | O_APPEND, 0644);
   posix_spawn_file_actions_addchdir_np(&actions, spec.directory.c_str());
+  // The task must not inherit the agent's sockets (a listening port held by a task would stop a
+  // restarted agent from binding it) or any other descriptor.
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
   // A fresh session: the task's process group is its own, and it has no controlling terminal.
   sigset_t defaults;
   sigemptyset(&defaults);

@@ -4,6 +4,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+#include <fstream>
+
 #include "cluster/framework_harness.hpp"
 #include "dcos/common/uuid.hpp"
 #include "dcos/v1/json_fields.hpp"
@@ -285,4 +288,23 @@ TEST_CASE("the scheduler endpoint answers malformed calls with Mesos's status co
   CHECK(call(cluster, protobuf_only).result_int() == 406);
   std::string deep(100, '[');
   CHECK(call(cluster, post(cluster, deep + std::string(100, ']'))).result_int() == 400);
+}
+
+TEST_CASE("a task inherits no descriptors from the agent beyond stdin, stdout and stderr", "[cluster][shell]") {
+  boost::asio::io_context io;
+  Cluster cluster(io, {.agents = 1});
+  REQUIRE(cluster.start());
+  TestFramework framework(cluster, TestFramework::info());
+  framework.scheduler->start();
+  // `ls` itself holds one descriptor open on the directory it lists.
+  framework.launch("fds", "ls /proc/self/fd");
+  REQUIRE(framework.await_state("fds", "TASK_FINISHED"));
+  std::string listing;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(cluster.work_dir())) {
+    if (entry.path().filename() == "stdout" && entry.path().string().find("/executors/fds/") != std::string::npos) {
+      std::ifstream in(entry.path());
+      listing.assign(std::istreambuf_iterator<char>(in), {});
+    }
+  }
+  CHECK(listing == "0\n1\n2\n3\n");
 }
