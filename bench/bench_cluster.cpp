@@ -1,30 +1,38 @@
-// bench_cluster: end-to-end throughput of the in-process cluster, and the scheduler-call rate the
-// master sustains compared with minimal HTTP servers. Prints one JSON object per line on stdout
-// (logs go to stderr at WARN):
+// bench_cluster: end-to-end task throughput of the in-process cluster, and the scheduler-call
+// rate the master sustains next to minimal HTTP servers. One JSON object per line on stdout (the
+// components log to stderr, WARN by default). Exits by itself in about 25 s with the defaults.
 //
-//   1. `{"bench":"tasks",...}`: a `dcos::testing::Cluster` (system clock, 1 master, --agents
-//      agents) and one framework on the same io_context, driven through
-//      `dcos::scheduler::Scheduler`. Every offer is packed with as many `true` command tasks
-//      (cpus:0.1;mem:32) as fit, in one ACCEPT with one LAUNCH of many task infos and
-//      refuse_seconds 0; every update is acknowledged. Timed from `Scheduler::start()` until
-//      --tasks tasks reached TASK_FINISHED. Real processes, real HTTP on loopback.
-//   2. `{"bench":"calls",...}`: --connections keep-alive `dcos::http::Client`s send DECLINE
-//      (unknown offer id) and ACKNOWLEDGE (well-formed uuid, unknown task, registered agent)
-//      calls with the framework's `Mesos-Stream-Id` to a master (1 agent) for --seconds each,
-//      then the same DECLINE requests to (a) "minimal-beast": a `dcos::http::Server` whose only
-//      route answers 202 with no body, and (b) "bare-beast": a hand-rolled Beast coroutine
-//      server in this file (read request, write 202). Servers run on their own io_context on
-//      one thread, the clients on another io_context on the main thread: on a 2-core machine
-//      the two compete with anything else running.
+//   1. {"bench":"tasks",...}: a `dcos::testing::Cluster` (system clock, 1 master, --agents
+//      agents of --agent_resources) and one framework on the same io_context, driven through
+//      `dcos::scheduler::Scheduler`. Each offer gets one ACCEPT (refuse_seconds 0) with one
+//      LAUNCH of as many `true` command tasks (cpus 0.1, mem 32, role "*") as fit; offers with
+//      no room are declined for 5 s (a filter only holds back offers it contains, so the agent
+//      is offered again as soon as a task ends there). Every update is acknowledged. Timed from
+//      `Scheduler::start()` until --tasks tasks reached TASK_FINISHED; real processes, real HTTP
+//      on loopback, everything on this thread. The sandboxes go to tmpfs unless
+//      --work_dir_parent says otherwise (see `WorkDir`). `thread_cpu_s` and
+//      `thread_runqueue_wait_s` tell the loop's own CPU time from time lost to other processes.
+//   2. {"bench":"calls",...}: --connections keep-alive `dcos::http::Client`s, one request in
+//      flight each, send (a) DECLINE of an unknown offer and (b) ACKNOWLEDGE of an unknown task
+//      on the registered agent (well-formed uuid) with the framework's `Mesos-Stream-Id` to a
+//      master with one agent; then the same DECLINE request to (c) "minimal-beast", a
+//      `dcos::http::Server` whose single route answers an empty 202, and (d) "bare-beast", the
+//      hand-rolled Beast coroutine server below (read request, write 202). All servers share
+//      one server thread with its own io_context; the clients run on the main thread's. The
+//      four targets take turns (--rounds) so that load from other processes on this shared
+//      machine hits them alike. `*_thread_busy` is each thread's CPU share of the windows.
 //
 // Run (from the repository root):
 //   cmake --build build --target bench_cluster -j2 && ./build/bench/bench_cluster
 //   ./build/bench/bench_cluster --tasks 2000 --agents 10 --connections 8 --seconds 3
+//   ./build/bench/bench_cluster --skip_calls --progress --work_dir_parent ""  # sandboxes on disk
 #include <cmath>
 #include <csignal>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
-#include <cstdint>
+#include <functional>
+#include <future>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -60,7 +68,6 @@
 #include "dcos/resources/resources.hpp"
 #include "dcos/scheduler/scheduler.hpp"
 #include "dcos/testing/cluster.hpp"
-#include "dcos/v1/json_fields.hpp"
 #include "dcos/v1/task.hpp"
 
 namespace {
@@ -78,7 +85,8 @@ struct Flags {
   std::string agent_resources = "cpus:8;mem:8192;disk:1024;ports:[31000-32000]";
   int connections = 8;
   double seconds = 3;
-  double warmup_seconds = 0.5;
+  double warmup_seconds = 0.2;  // Before each round's measured window.
+  int rounds = 3;               // --seconds is split over this many turns per target.
   double task_timeout_seconds = 60;
   bool skip_tasks = false;
   bool skip_calls = false;
@@ -98,9 +106,10 @@ struct ThreadTimes {
   double runqueue_wait_s = 0;
 };
 
-ThreadTimes thread_times() {
+ThreadTimes thread_times(pid_t tid = 0) {
   ThreadTimes times;
-  std::ifstream schedstat("/proc/thread-self/schedstat");
+  std::ifstream schedstat(tid ? fmt::format("/proc/self/task/{}/schedstat", tid)
+                              : std::string("/proc/thread-self/schedstat"));
   double on_cpu_ns = 0, wait_ns = 0;
   if (schedstat >> on_cpu_ns >> wait_ns) times = {on_cpu_ns / 1e9, wait_ns / 1e9};
   return times;
@@ -121,9 +130,10 @@ double rounded(double value, int digits = 1) {
 
 // A fresh directory under `parent` for the cluster (its sandboxes, one per task), removed with
 // this object. The default parent is tmpfs: on this project's build machines the disk's metadata
-// operations are slow enough (create and remove 2000 sandboxes: ~6 s and ~20 s) to dominate the
-// measurement, and the agent makes them on its event loop. An empty or unusable parent lets
-// `Cluster` pick a temporary directory under $TMPDIR or /tmp.
+// operations are slow and erratic (creating and removing 2000 sandboxes took 1.2 s and 0.8 s in
+// one try, 5.7 s and 21.8 s in another), and the agent makes them on its event loop, so they
+// would measure the disk. An empty or unusable parent lets `Cluster` pick a temporary directory
+// under $TMPDIR or /tmp.
 class WorkDir {
  public:
   explicit WorkDir(const std::string& parent) {
@@ -245,7 +255,9 @@ int run_task_bench(const Flags& flags) {
       }
     }
   };
-  callbacks.disconnected = [&](const std::string& why) { std::cerr << "bench_cluster: scheduler disconnected: " << why << "\n"; };
+  callbacks.disconnected = [&](const std::string& why) {
+    std::cerr << "bench_cluster: scheduler disconnected: " << why << "\n";
+  };
 
   dcos::scheduler::SchedulerConfig config;
   config.master = cluster.master_endpoint();
@@ -256,9 +268,10 @@ int run_task_bench(const Flags& flags) {
   std::function<void()> report;
   asio::steady_timer progress(io);
   report = [&] {
-    std::cerr << fmt::format("progress t={:.2f}s launched={} finished={} failed={} in_flight={} offers={} accepts={} declines={}\n",
-                             seconds_since(started), launched, finished, failed, launched - finished - failed, offers_seen,
-                             accepts, declines);
+    std::cerr << fmt::format(
+        "progress t={:.2f}s launched={} finished={} failed={} in_flight={} offers={} accepts={} declines={}\n",
+        seconds_since(started), launched, finished, failed, launched - finished - failed, offers_seen, accepts,
+        declines);
     progress.expires_after(std::chrono::milliseconds(250));
     progress.async_wait([&](boost::system::error_code ec) {
       if (!ec) report();
@@ -267,26 +280,31 @@ int run_task_bench(const Flags& flags) {
   if (flags.progress) report();
   const auto timeout = std::chrono::milliseconds(static_cast<std::int64_t>(flags.task_timeout_seconds * 1000));
   const bool done = cluster.run_until([&] { return finished >= wanted || failed > wanted; }, timeout);
+  if (!elapsed) {
+    times_at_end = thread_times();
+    children_at_end = children_cpu_s();
+  }
   const double seconds = elapsed.value_or(seconds_since(started));
   progress.cancel();
   scheduler->stop();
   scheduler.reset();
 
-  nlohmann::ordered_json line = {{"bench", "tasks"},
-                         {"agents", flags.agents},
-                         {"tasks", wanted},
-                         {"finished_tasks", finished},
-                         {"failed_tasks", failed},
-                         {"seconds", rounded(seconds, 3)},
-                         {"tasks_per_s", rounded(finished / seconds)},
-                         {"offers", offers_seen},
-                         {"accepts", accepts},
-                         {"declines", declines},
-                         {"first_offer_ms", rounded(first_offer_seconds.value_or(0) * 1000)},
-                         {"thread_cpu_s", rounded(times_at_end.on_cpu_s - times_at_start.on_cpu_s, 3)},
-                         {"thread_runqueue_wait_s", rounded(times_at_end.runqueue_wait_s - times_at_start.runqueue_wait_s, 3)},
-                         {"task_processes_cpu_s", rounded(children_at_end - children_at_start, 3)},
-                         {"cluster_start_ms", rounded(setup_seconds * 1000)}};
+  nlohmann::ordered_json line = {
+      {"bench", "tasks"},
+      {"agents", flags.agents},
+      {"tasks", wanted},
+      {"finished_tasks", finished},
+      {"failed_tasks", failed},
+      {"seconds", rounded(seconds, 3)},
+      {"tasks_per_s", rounded(finished / seconds)},
+      {"offers", offers_seen},
+      {"accepts", accepts},
+      {"declines", declines},
+      {"first_offer_ms", rounded(first_offer_seconds.value_or(0) * 1000)},
+      {"thread_cpu_s", rounded(times_at_end.on_cpu_s - times_at_start.on_cpu_s, 3)},
+      {"thread_runqueue_wait_s", rounded(times_at_end.runqueue_wait_s - times_at_start.runqueue_wait_s, 3)},
+      {"task_processes_cpu_s", rounded(children_at_end - children_at_start, 3)},
+      {"cluster_start_ms", rounded(setup_seconds * 1000)}};
   line["work_dir"] = cluster.work_dir();
   if (!done || finished < wanted) line["timed_out"] = true;
   print(line);
@@ -304,8 +322,15 @@ class ServerThread {
   ~ServerThread() { stop(); }
   asio::io_context& io() { return io_; }
   void start() {
-    thread_ = std::thread([this] { io_.run(); });
+    std::promise<pid_t> started;
+    auto tid = started.get_future();
+    thread_ = std::thread([this, &started] {
+      started.set_value(::gettid());
+      io_.run();
+    });
+    tid_ = tid.get();
   }
+  pid_t tid() const { return tid_; }
   // Stops the io_context and joins the thread; afterwards the caller's thread owns `io()`, and
   // it is restarted so that owners may run their clean-up handlers on it.
   void stop() {
@@ -320,25 +345,36 @@ class ServerThread {
   asio::io_context io_{1};
   asio::executor_work_guard<asio::io_context::executor_type> guard_;
   std::thread thread_;
+  pid_t tid_ = 0;
 };
 
+// What one target answered, summed over its rounds.
 struct LoadResult {
-  double requests_per_s = 0;
-  std::uint64_t accepted = 0;  // 202s inside the measured window.
-  std::uint64_t other = 0;     // Any other status, whole run.
-  std::uint64_t errors = 0;    // Transport errors, whole run.
+  std::uint64_t accepted = 0;  // 202s inside the measured windows.
+  double window_s = 0;         // Total length of the measured windows.
+  double server_cpu_s = 0;     // CPU time of the server thread inside the windows.
+  double client_cpu_s = 0;     // CPU time of the client thread inside the windows.
+  std::uint64_t other = 0;     // Any other status, warm-up included.
+  std::uint64_t errors = 0;    // Transport errors, warm-up included.
   std::string first_problem;
+
+  double requests_per_s() const { return window_s > 0 ? accepted / window_s : 0; }
+  // Share of the windows each thread spent on a CPU: near 1 marks the side that limits the rate.
+  double server_busy() const { return window_s > 0 ? server_cpu_s / window_s : 0; }
+  double client_busy() const { return window_s > 0 ? client_cpu_s / window_s : 0; }
+  // Server CPU per answered request: steadier than the rate when other processes take CPU.
+  double server_us_per_request() const { return accepted > 0 ? server_cpu_s / accepted * 1e6 : 0; }
 };
 
 // `connections` keep-alive clients each send `prototype` back to back (one request in flight per
-// connection) on `io`, run by the calling thread. Counts 202s between `warmup` and
-// `warmup + measure`.
-LoadResult run_load(asio::io_context& io, const dcos::http::Endpoint& endpoint, const dcos::http::Request& prototype,
-                    int connections, double warmup, double measure) {
-  LoadResult result;
+// connection) on `io`, run by the calling thread, and add to `result` the 202s counted between
+// `warmup` and `warmup + measure`. `server_tid` is the thread serving them, for its CPU time.
+void run_load(asio::io_context& io, const dcos::http::Endpoint& endpoint, const dcos::http::Request& prototype,
+              int connections, double warmup, double measure, pid_t server_tid, LoadResult& result) {
+  ThreadTimes server_at_start, client_at_start;
   std::uint64_t accepted = 0, accepted_at_start = 0;
   bool stopping = false;
-  SteadyClock::time_point window_start, window_end;
+  SteadyClock::time_point window_start;
   std::vector<std::shared_ptr<dcos::http::Client>> clients;
   for (int i = 0; i < connections; ++i) clients.push_back(dcos::http::Client::create(io.get_executor(), endpoint));
 
@@ -359,15 +395,22 @@ LoadResult run_load(asio::io_context& io, const dcos::http::Endpoint& endpoint, 
   };
   for (int i = 0; i < connections; ++i) issue(i);
 
+  auto duration = [](double seconds) {
+    return std::chrono::duration_cast<SteadyClock::duration>(std::chrono::duration<double>(seconds));
+  };
   asio::steady_timer timer(io);
-  timer.expires_after(std::chrono::duration_cast<SteadyClock::duration>(std::chrono::duration<double>(warmup)));
+  timer.expires_after(duration(warmup));
   timer.async_wait([&](boost::system::error_code) {
     accepted_at_start = accepted;
     window_start = SteadyClock::now();
-    timer.expires_after(std::chrono::duration_cast<SteadyClock::duration>(std::chrono::duration<double>(measure)));
+    server_at_start = thread_times(server_tid);
+    client_at_start = thread_times();
+    timer.expires_after(duration(measure));
     timer.async_wait([&](boost::system::error_code) {
-      result.accepted = accepted - accepted_at_start;
-      window_end = SteadyClock::now();
+      result.accepted += accepted - accepted_at_start;
+      result.window_s += seconds_since(window_start);
+      result.server_cpu_s += thread_times(server_tid).on_cpu_s - server_at_start.on_cpu_s;
+      result.client_cpu_s += thread_times().on_cpu_s - client_at_start.on_cpu_s;
       stopping = true;
     });
   });
@@ -377,18 +420,19 @@ LoadResult run_load(asio::io_context& io, const dcos::http::Endpoint& endpoint, 
   clients.clear();
   io.restart();
   io.poll();
-  const double seconds = std::chrono::duration<double>(window_end - window_start).count();
-  result.requests_per_s = seconds > 0 ? result.accepted / seconds : 0;
-  return result;
 }
 
 nlohmann::ordered_json calls_line(const std::string& system, const std::optional<std::string>& call, int connections,
-                          const LoadResult& result) {
+                                  const LoadResult& result) {
   nlohmann::ordered_json line = {{"bench", "calls"}, {"system", system}};
   if (call) line["call"] = *call;
   line["connections"] = connections;
-  line["requests_per_s"] = rounded(result.requests_per_s);
+  line["requests_per_s"] = rounded(result.requests_per_s());
   line["accepted_202"] = result.accepted;
+  line["seconds"] = rounded(result.window_s, 3);
+  line["server_thread_busy"] = rounded(result.server_busy(), 2);
+  line["client_thread_busy"] = rounded(result.client_busy(), 2);
+  line["server_cpu_us_per_request"] = rounded(result.server_us_per_request(), 2);
   if (result.other) line["non_202"] = result.other;
   if (result.errors) line["transport_errors"] = result.errors;
   if (!result.first_problem.empty()) std::cerr << "bench_cluster: " << system << ": " << result.first_problem << "\n";
@@ -406,32 +450,34 @@ struct Subscription {
 std::optional<Subscription> subscribe(asio::io_context& io, const dcos::http::Endpoint& master) {
   Subscription subscription;
   const nlohmann::json call = {
-      {"type", "SUBSCRIBE"},
-      {"subscribe", {{"framework_info", {{"user", "bench"}, {"name", "bench_cluster-calls"}}}}}};
+      {"type", "SUBSCRIBE"}, {"subscribe", {{"framework_info", {{"user", "bench"}, {"name", "bench_cluster-calls"}}}}}};
   auto request = dcos::http::make_post(master, "/api/v1/scheduler", call.dump());
-  asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-    auto opened = co_await dcos::http::StreamReader::open(io.get_executor(), master, std::move(request));
-    if (!opened) {
-      std::cerr << "bench_cluster: subscribe: " << opened.error().message << "\n";
-      co_return;
-    }
-    subscription.reader = std::move(*opened);
-    subscription.stream_id = std::string(subscription.reader->header()["Mesos-Stream-Id"]);
-    dcos::http::RecordIoDecoder decoder;
-    while (subscription.framework_id.empty()) {
-      auto bytes = co_await subscription.reader->read();
-      if (!bytes) co_return;
-      decoder.feed(*bytes);
-      for (;;) {
-        auto record = decoder.next();
-        if (!record || !*record) break;
-        auto event = nlohmann::json::parse(**record, nullptr, false);
-        if (event.value("type", "") == "SUBSCRIBED") {
-          subscription.framework_id = event["subscribed"]["framework_id"]["value"];
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        auto opened = co_await dcos::http::StreamReader::open(io.get_executor(), master, std::move(request));
+        if (!opened) {
+          std::cerr << "bench_cluster: subscribe: " << opened.error().message << "\n";
+          co_return;
         }
-      }
-    }
-  }, asio::detached);
+        subscription.reader = std::move(*opened);
+        subscription.stream_id = std::string(subscription.reader->header()["Mesos-Stream-Id"]);
+        dcos::http::RecordIoDecoder decoder;
+        while (subscription.framework_id.empty()) {
+          auto bytes = co_await subscription.reader->read();
+          if (!bytes) co_return;
+          decoder.feed(*bytes);
+          for (;;) {
+            auto record = decoder.next();
+            if (!record || !*record) break;
+            auto event = nlohmann::json::parse(**record, nullptr, false);
+            if (event.value("type", "") == "SUBSCRIBED") {
+              subscription.framework_id = event["subscribed"]["framework_id"]["value"];
+            }
+          }
+        }
+      },
+      asio::detached);
   io.restart();
   io.run_for(std::chrono::seconds(10));
   if (subscription.framework_id.empty() || subscription.stream_id.empty()) return std::nullopt;
@@ -473,103 +519,112 @@ asio::awaitable<void> bare_accept(tcp::acceptor& acceptor) {
   }
 }
 
+// All three servers live on one server thread; the clients run on this one. The targets take
+// turns for `flags.rounds` rounds, so a change in the machine's load (it is shared) hits them
+// alike instead of skewing the ratios.
 int run_calls_bench(const Flags& flags) {
   const int k = flags.connections;
-  asio::io_context client_io(1);  // The main thread's.
-  nlohmann::json decline_call, ack_call;
-  LoadResult decline, acknowledge, minimal, bare;
+  const int rounds = std::max(1, flags.rounds);
+  const WorkDir work_dir(flags.work_dir_parent);
+  ServerThread server;
 
-  // (1) The master, with one agent and one subscribed framework.
-  {
-    const WorkDir work_dir(flags.work_dir_parent);
-    ServerThread server;
-    auto cluster = std::make_unique<dcos::testing::Cluster>(
-        server.io(), dcos::testing::ClusterOptions{.agents = 1, .manual_clock = false, .work_dir = work_dir.path()});
-    if (!cluster->start(std::chrono::seconds(30))) {
-      std::cerr << "bench_cluster: the cluster did not start\n";
-      return 1;
-    }
-    const std::string agent_id = cluster->agent(0).id().value();
-    const dcos::http::Endpoint master = cluster->master_endpoint();
-    server.start();  // From here on only the server thread touches the cluster.
-
-    auto subscription = subscribe(client_io, master);
-    if (!subscription) {
-      std::cerr << "bench_cluster: the framework did not subscribe\n";
-      server.stop();
-      return 1;
-    }
-    const nlohmann::json framework_id = {{"value", subscription->framework_id}};
-    decline_call = {{"type", "DECLINE"},
-                    {"framework_id", framework_id},
-                    {"decline", {{"offer_ids", {{{"value", "bench-no-such-offer"}}}}, {"filters", {{"refuse_seconds", 5}}}}}};
-    ack_call = {{"type", "ACKNOWLEDGE"},
-                {"framework_id", framework_id},
-                {"acknowledge",
-                 {{"agent_id", {{"value", agent_id}}},
-                  {"task_id", {{"value", "bench-no-such-task"}}},
-                  {"uuid", dcos::base64_encode(dcos::random_uuid_bytes())}}}};
-    decline = run_load(client_io, master, scheduler_call(master, decline_call, subscription->stream_id), k,
-                       flags.warmup_seconds, flags.seconds);
-    print(calls_line("dcos-master", "DECLINE", k, decline));
-    acknowledge = run_load(client_io, master, scheduler_call(master, ack_call, subscription->stream_id), k,
-                           flags.warmup_seconds, flags.seconds);
-    print(calls_line("dcos-master", "ACKNOWLEDGE", k, acknowledge));
-
-    subscription->reader->close();
-    subscription->reader.reset();
-    client_io.restart();
-    client_io.poll();
-    server.stop();
-    cluster.reset();  // On this thread, now the io_context's only user.
+  // The master, with one agent; a framework subscribes below.
+  auto cluster = std::make_unique<dcos::testing::Cluster>(
+      server.io(), dcos::testing::ClusterOptions{.agents = 1, .manual_clock = false, .work_dir = work_dir.path()});
+  if (!cluster->start(std::chrono::seconds(30))) {
+    std::cerr << "bench_cluster: the cluster did not start\n";
+    return 1;
   }
+  const std::string agent_id = cluster->agent(0).id().value();
+  const dcos::http::Endpoint master = cluster->master_endpoint();
 
-  // (2) "minimal-beast": the same HTTP layer with one route that answers 202.
-  {
-    ServerThread server;
-    auto router = std::make_shared<dcos::http::Router>();
-    router->add("/api/v1/scheduler", [](const dcos::http::Request& request) {
-      return dcos::http::make_response(request, dcos::http::Status::accepted);
-    });
-    auto http_server = std::make_unique<dcos::http::Server>(server.io().get_executor(), router);
-    auto port = http_server->listen("127.0.0.1", 0);
-    if (!port) {
-      std::cerr << "bench_cluster: minimal server: " << port.error().message << "\n";
-      return 1;
+  // "minimal-beast": the same HTTP layer with one route that answers 202.
+  auto router = std::make_shared<dcos::http::Router>();
+  router->add("/api/v1/scheduler", [](const dcos::http::Request& request) {
+    return dcos::http::make_response(request, dcos::http::Status::accepted);
+  });
+  auto minimal_server = std::make_unique<dcos::http::Server>(server.io().get_executor(), router);
+  auto minimal_port = minimal_server->listen("127.0.0.1", 0);
+  if (!minimal_port) {
+    std::cerr << "bench_cluster: minimal server: " << minimal_port.error().message << "\n";
+    return 1;
+  }
+  const dcos::http::Endpoint minimal{"127.0.0.1", *minimal_port};
+
+  // "bare-beast": the hand-rolled coroutine server above.
+  tcp::acceptor bare_acceptor(server.io(), tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  const dcos::http::Endpoint bare{"127.0.0.1", bare_acceptor.local_endpoint().port()};
+  asio::co_spawn(server.io(), bare_accept(bare_acceptor), asio::detached);
+
+  server.start();  // From here until `server.stop()` only the server thread touches these.
+  asio::io_context client_io(1);
+  auto subscription = subscribe(client_io, master);
+  if (!subscription) {
+    std::cerr << "bench_cluster: the framework did not subscribe\n";
+    server.stop();
+    return 1;
+  }
+  const nlohmann::json framework_id = {{"value", subscription->framework_id}};
+  const nlohmann::json decline_call = {
+      {"type", "DECLINE"},
+      {"framework_id", framework_id},
+      {"decline", {{"offer_ids", {{{"value", "bench-no-such-offer"}}}}, {"filters", {{"refuse_seconds", 5}}}}}};
+  const nlohmann::json ack_call = {{"type", "ACKNOWLEDGE"},
+                                   {"framework_id", framework_id},
+                                   {"acknowledge",
+                                    {{"agent_id", {{"value", agent_id}}},
+                                     {"task_id", {{"value", "bench-no-such-task"}}},
+                                     {"uuid", dcos::base64_encode(dcos::random_uuid_bytes())}}}};
+  struct Target {
+    std::string system;
+    std::optional<std::string> call;
+    dcos::http::Endpoint endpoint;
+    dcos::http::Request request;
+    LoadResult result;
+  };
+  // The minimal servers get the very DECLINE request the master gets (its stream id included).
+  const std::string& stream_id = subscription->stream_id;
+  std::vector<Target> targets = {
+      {"dcos-master", "DECLINE", master, scheduler_call(master, decline_call, stream_id), {}},
+      {"dcos-master", "ACKNOWLEDGE", master, scheduler_call(master, ack_call, stream_id), {}},
+      {"minimal-beast", std::nullopt, minimal, scheduler_call(minimal, decline_call, stream_id), {}},
+      {"bare-beast", std::nullopt, bare, scheduler_call(bare, decline_call, stream_id), {}},
+  };
+  for (int round = 0; round < rounds; ++round) {
+    for (Target& target : targets) {
+      run_load(client_io, target.endpoint, target.request, k, flags.warmup_seconds, flags.seconds / rounds,
+               server.tid(), target.result);
     }
-    const dcos::http::Endpoint endpoint{"127.0.0.1", *port};
-    server.start();
-    minimal = run_load(client_io, endpoint, scheduler_call(endpoint, decline_call, "bench"), k, flags.warmup_seconds,
-                       flags.seconds);
-    print(calls_line("minimal-beast", std::nullopt, k, minimal));
-    server.stop();
-    http_server.reset();
-    server.io().poll();
   }
+  for (const Target& target : targets) print(calls_line(target.system, target.call, k, target.result));
 
-  // (3) "bare-beast": a hand-rolled Beast coroutine server.
-  {
-    ServerThread server;
-    tcp::acceptor acceptor(server.io(), tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-    const dcos::http::Endpoint endpoint{"127.0.0.1", acceptor.local_endpoint().port()};
-    asio::co_spawn(server.io(), bare_accept(acceptor), asio::detached);
-    server.start();
-    bare = run_load(client_io, endpoint, scheduler_call(endpoint, decline_call, "bench"), k, flags.warmup_seconds,
-                    flags.seconds);
-    print(calls_line("bare-beast", std::nullopt, k, bare));
-    server.stop();
-    acceptor.close();
-    server.io().poll();
-  }
+  subscription->reader->close();
+  subscription->reader.reset();
+  client_io.restart();
+  client_io.poll();
+  server.stop();
+  // On this thread, now the server io_context's only user.
+  bare_acceptor.close();
+  minimal_server.reset();
+  cluster.reset();
 
   auto ratio = [](double a, double b) { return b > 0 ? rounded(a / b, 3) : 0.0; };
-  print({{"bench", "calls"}, {"call", "DECLINE"}, {"ratio_master_to_minimal", ratio(decline.requests_per_s, minimal.requests_per_s)},
-         {"ratio_master_to_bare", ratio(decline.requests_per_s, bare.requests_per_s)}});
-  print({{"bench", "calls"}, {"call", "ACKNOWLEDGE"},
-         {"ratio_master_to_minimal", ratio(acknowledge.requests_per_s, minimal.requests_per_s)},
-         {"ratio_master_to_bare", ratio(acknowledge.requests_per_s, bare.requests_per_s)}});
-  const bool clean = decline.other + acknowledge.other + minimal.other + bare.other == 0 &&
-                     decline.errors + acknowledge.errors + minimal.errors + bare.errors == 0;
+  const LoadResult& minimal_result = targets[2].result;
+  const LoadResult& bare_result = targets[3].result;
+  for (const Target& target : {targets[0], targets[1]}) {
+    print({{"bench", "calls"},
+           {"call", *target.call},
+           {"connections", k},
+           {"ratio_master_to_minimal", ratio(target.result.requests_per_s(), minimal_result.requests_per_s())},
+           {"ratio_master_to_bare", ratio(target.result.requests_per_s(), bare_result.requests_per_s())},
+           {"server_cpu_per_request_master_to_minimal",
+            ratio(target.result.server_us_per_request(), minimal_result.server_us_per_request())}});
+  }
+  print({{"bench", "calls"},
+         {"connections", k},
+         {"ratio_minimal_to_bare", ratio(minimal_result.requests_per_s(), bare_result.requests_per_s())}});
+  bool clean = true;
+  for (const Target& target : targets) clean = clean && target.result.other == 0 && target.result.errors == 0;
   return clean ? 0 : 1;
 }
 
@@ -579,17 +634,27 @@ int main(int argc, char** argv) {
   CLI::App app{"bench_cluster: in-process cluster task throughput and scheduler call rate"};
   Flags flags;
   std::string log_level = "warn";
-  app.add_option("--tasks", flags.tasks, "Tasks to run to TASK_FINISHED")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--tasks", flags.tasks, "Tasks to run to TASK_FINISHED")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   app.add_option("--work_dir_parent", flags.work_dir_parent,
                  "Directory for the clusters' work dirs (empty: $TMPDIR or /tmp, on disk)")
       ->capture_default_str();
-  app.add_option("--agents", flags.agents, "Agents in the task benchmark")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--agents", flags.agents, "Agents in the task benchmark")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   app.add_option("--agent_resources", flags.agent_resources, "Resources of each agent")->capture_default_str();
   app.add_option("--connections", flags.connections, "Concurrent keep-alive connections in the call benchmark")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  app.add_option("--seconds", flags.seconds, "Measured seconds per call benchmark")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--warmup_seconds", flags.warmup_seconds, "Unmeasured seconds before each call benchmark")->capture_default_str();
+  app.add_option("--seconds", flags.seconds, "Measured seconds per call target")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--warmup_seconds", flags.warmup_seconds, "Unmeasured seconds before each measured window")
+      ->capture_default_str();
+  app.add_option("--rounds", flags.rounds, "Turns each call target takes (--seconds is split over them)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   app.add_option("--task_timeout_seconds", flags.task_timeout_seconds, "Give up on the task benchmark after this long")
       ->capture_default_str();
   app.add_flag("--skip_tasks", flags.skip_tasks, "Skip the task benchmark");

@@ -114,17 +114,24 @@ class DrfAllocator final : public Allocator {
       if (!agent.active) continue;
       const Resources available = agent.available();
       if (!allocatable(available)) continue;
+      bool granted = false;
       for (const FrameworkId& framework_id : sorted_frameworks(totals)) {
         auto& framework = frameworks_[framework_id];
-        const auto role = offer_role(framework);
-        if (!role) continue;
-        Resources offer = available.allocatable_to(*role);
-        if (!allocatable(offer) || filtered(framework, agent_id, offer, now)) continue;
-        offer = offer.allocated_to(*role);
-        agent.allocated[framework_id] += offer;
-        framework.allocated += offer.unallocated();
-        grants.push_back(Grant{framework_id, agent_id, *role, std::move(offer)});
-        break;
+        if (!framework.active) continue;
+        // A multi-role framework is offered as the first of its unsuppressed roles that can
+        // use this agent (its reservations count only for their own role).
+        for (const std::string& role : framework.roles) {
+          if (framework.suppressed.contains(role)) continue;
+          Resources offer = available.allocatable_to(role);
+          if (!allocatable(offer) || filtered(framework, agent_id, offer, now)) continue;
+          offer = offer.allocated_to(role);
+          agent.allocated[framework_id] += offer;
+          framework.allocated += offer.unallocated();
+          grants.push_back(Grant{framework_id, agent_id, role, std::move(offer)});
+          granted = true;
+          break;
+        }
+        if (granted) break;
       }
     }
     return grants;
@@ -164,14 +171,6 @@ class DrfAllocator final : public Allocator {
     }
     return std::any_of(options_.min_allocatable.begin(), options_.min_allocatable.end(),
                        [&](const Resources& min) { return quantities.contains(min); });
-  }
-
-  static std::optional<std::string> offer_role(const FrameworkEntry& framework) {
-    if (!framework.active) return std::nullopt;
-    for (const auto& role : framework.roles) {
-      if (!framework.suppressed.contains(role)) return role;
-    }
-    return std::nullopt;
   }
 
   static bool filtered(FrameworkEntry& framework, const AgentId& agent, const Resources& offer, TimePoint now) {

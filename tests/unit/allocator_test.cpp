@@ -369,7 +369,7 @@ TEST_CASE("Reservations left after another role's offer reach their role next cy
 }
 
 TEST_CASE("A multi-role framework is offered resources reserved for any of its roles",
-          "[allocator][core][!mayfail][TODO_issue3]") {
+          "[allocator][core]") {
   // MultiRoleFrameworkReceivesOffers: fw-a in roles {a, b} is offered cpus(b)/mem(b) as role b.
 
   // An empty min_allocatable entry keeps the reserved-only min-allocatable bug out of this test.
