@@ -85,7 +85,7 @@ void Master::on_tick() {
 }
 
 void Master::schedule_allocation() {
-  if (allocation_scheduled_) return;
+  if (allocation_scheduled_ || !core_.allocation_pending()) return;
   allocation_scheduled_ = true;
   // Batched: every change made by the requests already queued is seen by one cycle.
   boost::asio::post(executor_, [this, alive = alive_] {

@@ -116,7 +116,7 @@ SubscribeOutcome MasterCore::subscribe(v1::FrameworkInfo info, std::optional<Fra
     f.info = std::move(info);
     f.registered_time = now;
     framework = &frameworks_.emplace(f.id, std::move(f)).first->second;
-    allocator_->add_framework(framework->id, framework->info.effective_roles(), true);
+    allocator().add_framework(framework->id, framework->info.effective_roles(), true);
     log::get("master")->info("framework registered framework={} name={}", framework->id, framework->info.name);
   }
   framework->connected = true;
@@ -124,8 +124,8 @@ SubscribeOutcome MasterCore::subscribe(v1::FrameworkInfo info, std::optional<Fra
   framework->stream_id = stream_id;
   framework->last_heartbeat = now;
   effects_.push_back({Effect::Kind::open_framework, framework->id.value(), {}, std::move(stream_id)});
-  allocator_->activate_framework(framework->id);
-  if (!suppressed_roles.empty()) allocator_->suppress(framework->id, suppressed_roles);
+  allocator().activate_framework(framework->id);
+  if (!suppressed_roles.empty()) allocator().suppress(framework->id, suppressed_roles);
 
   nlohmann::json e = event("SUBSCRIBED");
   e["subscribed"] = {{"framework_id", framework->id},
@@ -144,7 +144,7 @@ void MasterCore::scheduler_disconnected(const FrameworkId& id, const std::string
   framework->connected = false;
   framework->active = false;
   framework->unregistered_time = now;
-  allocator_->deactivate_framework(id);
+  allocator().deactivate_framework(id);
   for (const OfferId& offer : std::vector<OfferId>(framework->offers.begin(), framework->offers.end())) {
     rescind_offer(offer, /*recover=*/true);
   }
@@ -201,7 +201,7 @@ void MasterCore::remove_framework(Framework& framework, TimePoint now) {
       send_agent(agent, std::move(e));
     }
   }
-  allocator_->remove_framework(id);
+  allocator().remove_framework(id);
   framework.connected = false;
   framework.active = false;
   framework.unregistered_time = now;
@@ -219,6 +219,7 @@ void MasterCore::remove_framework(Framework& framework, TimePoint now) {
 
 void MasterCore::allocate(TimePoint now) {
   std::map<FrameworkId, nlohmann::json> batches;
+  allocation_pending_ = false;
   for (Grant& grant : allocator_->allocate(now)) {
     Framework* framework = find_framework(grant.framework);
     auto agent = agents_.find(grant.agent);
@@ -267,7 +268,7 @@ void MasterCore::rescind_offer(const OfferId& id, bool recover) {
   if (it == offers_.end()) return;
   const Offer offer = it->second;
   remove_offer(id);
-  if (recover) allocator_->recover(offer.framework_id, offer.agent_id, offer.resources, std::nullopt, TimePoint{});
+  if (recover) allocator().recover(offer.framework_id, offer.agent_id, offer.resources, std::nullopt, TimePoint{});
   Framework* framework = find_framework(offer.framework_id);
   if (framework && framework->connected) {
     nlohmann::json e = event("RESCIND");
@@ -363,7 +364,7 @@ CallOutcome MasterCore::accept(const FrameworkId& id, const v1::Fields& accept, 
       if (it != offers_.end() && it->second.framework_id == id) {
         const Offer offer = it->second;
         remove_offer(offer_id);
-        allocator_->recover(id, offer.agent_id, offer.resources, std::nullopt, now);
+        allocator().recover(id, offer.agent_id, offer.resources, std::nullopt, now);
       }
     }
     const bool partition_aware = framework.partition_aware();
@@ -430,7 +431,7 @@ CallOutcome MasterCore::accept(const FrameworkId& id, const v1::Fields& accept, 
     }
   }
   const Duration refuse = from_seconds(refuse_seconds.value_or(5.0) < 0 ? 5.0 : std::min(refuse_seconds.value_or(5.0), 365.0 * 86400));
-  if (!remaining.empty()) allocator_->recover(id, *agent_id, remaining, refuse, now);
+  if (!remaining.empty()) allocator().recover(id, *agent_id, remaining, refuse, now);
   return CallOutcome::ok();
 }
 
@@ -445,20 +446,20 @@ CallOutcome MasterCore::decline(const FrameworkId& id, const std::vector<OfferId
     if (it == offers_.end() || it->second.framework_id != id) continue;
     const Offer offer = it->second;
     remove_offer(offer_id);
-    allocator_->recover(id, offer.agent_id, offer.resources, from_seconds(seconds), now);
+    allocator().recover(id, offer.agent_id, offer.resources, from_seconds(seconds), now);
   }
   return CallOutcome::ok();
 }
 
 CallOutcome MasterCore::revive(const FrameworkId& id, const std::vector<std::string>& roles) {
   count("master/messages_revive_offers");
-  allocator_->revive(id, roles);
+  allocator().revive(id, roles);
   return CallOutcome::ok();
 }
 
 CallOutcome MasterCore::suppress(const FrameworkId& id, const std::vector<std::string>& roles) {
   count("master/messages_suppress_offers");
-  allocator_->suppress(id, roles);
+  allocator().suppress(id, roles);
   return CallOutcome::ok();
 }
 
@@ -516,7 +517,7 @@ CallOutcome MasterCore::acknowledge(const FrameworkId& id, const AgentId& agent_
 void MasterCore::release_task_resources(Task& task) {
   if (task.resources_released) return;
   task.resources_released = true;
-  allocator_->recover(task.framework_id, task.info.agent_id, task.info.resources, std::nullopt, TimePoint{});
+  allocator().recover(task.framework_id, task.info.agent_id, task.info.resources, std::nullopt, TimePoint{});
 }
 
 void MasterCore::complete_task(Framework& framework, const TaskId& id) {
@@ -664,7 +665,7 @@ AgentId MasterCore::register_agent(AgentRegistration registration, std::string s
       f.registered_time = now;
       f.unregistered_time = now;
       framework = &frameworks_.emplace(f.id, std::move(f)).first->second;
-      allocator_->add_framework(framework->id, framework->info.effective_roles(), false);
+      allocator().add_framework(framework->id, framework->info.effective_roles(), false);
     }
     if (was_unreachable && !framework->partition_aware()) {
       // Non-partition-aware frameworks were told TASK_LOST: such tasks must not come back.
@@ -704,8 +705,8 @@ AgentId MasterCore::register_agent(AgentRegistration registration, std::string s
     task->second.resources_released = true;
     complete_task(*framework, key.second);
   }
-  allocator_->remove_agent(id);
-  allocator_->add_agent(id, agent.total, used);
+  allocator().remove_agent(id);
+  allocator().add_agent(id, agent.total, used);
   log->info("agent registered agent={} hostname={} resources={}", id, agent.hostname, agent.total.to_string());
   return id;
 }
@@ -717,7 +718,7 @@ void MasterCore::agent_disconnected(const AgentId& id, TimePoint now) {
   agent.connected = false;
   // Pings stop being answered now; `tick` marks it unreachable if it does not come back in time.
   agent.last_seen = std::min(agent.last_seen, now);
-  allocator_->deactivate_agent(id);
+  allocator().deactivate_agent(id);
   for (const OfferId& offer : std::vector<OfferId>(agent.offers.begin(), agent.offers.end())) rescind_offer(offer, true);
   log::get("master")->info("agent disconnected agent={}", id);
 }
@@ -767,7 +768,7 @@ void MasterCore::mark_agent_unreachable(Agent& agent, TimePoint now) {
     task->second.resources_released = true;
     if (!framework->partition_aware()) complete_task(*framework, task_id);
   }
-  allocator_->remove_agent(id);
+  allocator().remove_agent(id);
   unreachable_[id] = now;
   agents_.erase(id);
   effects_.push_back({Effect::Kind::close_agent, id.value(), {}, {}});

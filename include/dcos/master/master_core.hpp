@@ -181,6 +181,9 @@ class MasterCore {
   void allocate(TimePoint now);
 
   Effects take_effects() { return std::exchange(effects_, {}); }
+  // True when something changed that a new allocation cycle could act on (resources freed,
+  // frameworks or agents added, filters cleared) since the last `allocate`.
+  bool allocation_pending() const { return allocation_pending_; }
 
   // ---- Read access for endpoints ----
   const std::map<FrameworkId, Framework>& frameworks() const { return frameworks_; }
@@ -200,6 +203,11 @@ class MasterCore {
 
  private:
   Framework* find_framework(const FrameworkId& id);
+  // Every change to the allocator goes through here, so the shell knows to allocate.
+  Allocator& allocator() {
+    allocation_pending_ = true;
+    return *allocator_;
+  }
   void send(const FrameworkId& id, nlohmann::json event);
   void send_agent(const AgentId& id, nlohmann::json event);
   void send_update(Framework& framework, const v1::TaskStatus& status);
@@ -229,6 +237,7 @@ class MasterCore {
   std::uint64_t next_offer_ = 0;
   std::map<std::string, double> counters_;
   Effects effects_;
+  bool allocation_pending_ = true;
 };
 
 }  // namespace dcos::master
