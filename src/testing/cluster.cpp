@@ -28,11 +28,10 @@ Cluster::Cluster(boost::asio::io_context& io, ClusterOptions options) : io_(io),
   } else {
     clock_ = std::make_unique<SystemClock>(io_.get_executor());
   }
-  master::MasterConfig config;
-  config.port = options_.master_port;
-  config.work_dir = work_dir_ + "/master";
-  config.options = options_.master_options;
-  master_ = std::make_unique<master::Master>(io_.get_executor(), *clock_, config);
+  master_config_.port = options_.master_port;
+  master_config_.work_dir = work_dir_ + "/master";
+  master_config_.options = options_.master_options;
+  master_ = std::make_unique<master::Master>(io_.get_executor(), *clock_, master_config_);
 }
 
 Cluster::~Cluster() {
@@ -76,6 +75,17 @@ size_t Cluster::add_agent(const std::string& resources) {
 void Cluster::stop_agent(size_t i) {
   if (agents_.at(i)) agents_[i]->stop(true);
   poll();
+}
+
+bool Cluster::restart_master() {
+  const std::uint16_t port = master_->port();
+  master_->stop();
+  poll();
+  master_.reset();
+  poll();
+  master_config_.port = port;
+  master_ = std::make_unique<master::Master>(io_.get_executor(), *clock_, master_config_);
+  return master_->start().has_value();
 }
 
 bool Cluster::run_until(const std::function<bool()>& done, std::chrono::milliseconds timeout) {

@@ -308,3 +308,30 @@ TEST_CASE("a task inherits no descriptors from the agent beyond stdin, stdout an
   }
   CHECK(listing == "0\n1\n2\n3\n");
 }
+
+TEST_CASE("after a master failover agents re-register their tasks and the scheduler re-subscribes",
+          "[cluster][shell]") {
+  boost::asio::io_context io;
+  Cluster cluster(io, {.agents = 1});
+  REQUIRE(cluster.start());
+  TestFramework framework(cluster, TestFramework::info("survivor", 600));
+  framework.scheduler->start();
+  framework.launch("long", "sleep 60");
+  REQUIRE(framework.await_state("long", "TASK_RUNNING"));
+  const std::string agent_id = cluster.agent(0).id().value();
+  const std::string framework_id = framework.scheduler->framework_id()->value();
+
+  REQUIRE(cluster.restart_master());
+  // Reconnection backoffs run on the manual clock: at most 1 s (agent) and 250 ms (scheduler)
+  // for the first retry, doubling; 10 s covers several.
+  cluster.advance(10s, 40);
+  REQUIRE(cluster.run_until([&] { return cluster.agent(0).registered() && framework.scheduler->subscribed(); }));
+  CHECK(cluster.agent(0).id().value() == agent_id);  // Same agent id across the failover.
+  REQUIRE(framework.await("SUBSCRIBED", 2));
+  CHECK(framework.of("SUBSCRIBED")[1]["subscribed"]["framework_id"]["value"] == framework_id);
+
+  const size_t before = framework.of("UPDATE").size();
+  framework.scheduler->reconcile();
+  REQUIRE(cluster.run_until([&] { return framework.of("UPDATE").size() > before; }));
+  CHECK(framework.of("UPDATE").back()["update"]["status"]["state"] == "TASK_RUNNING");
+}

@@ -62,6 +62,9 @@ class Cluster {
   size_t add_agent(const std::string& resources = {});
   // Stops an agent (its tasks are killed) and forgets it: the master sees it disconnect.
   void stop_agent(size_t i);
+  // Replaces the master with a fresh one on the same port (a master failover without a
+  // registry: agents and schedulers reconnect and re-register what they run).
+  bool restart_master();
 
  private:
   boost::asio::io_context& io_;
@@ -70,6 +73,7 @@ class Cluster {
   bool owns_work_dir_ = false;
   std::unique_ptr<Clock> clock_;
   ManualClock* manual_clock_ = nullptr;
+  master::MasterConfig master_config_;
   std::unique_ptr<master::Master> master_;
   std::vector<std::unique_ptr<agent::Agent>> agents_;
 };
