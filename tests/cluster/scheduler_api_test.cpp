@@ -335,3 +335,50 @@ TEST_CASE("after a master failover agents re-register their tasks and the schedu
   REQUIRE(cluster.run_until([&] { return framework.of("UPDATE").size() > before; }));
   CHECK(framework.of("UPDATE").back()["update"]["status"]["state"] == "TASK_RUNNING");
 }
+
+TEST_CASE("ACCEPT of a used offer drops its tasks; invalid tasks get TASK_ERROR", "[cluster][shell]") {
+  boost::asio::io_context io;
+  Cluster cluster(io, {.agents = 1});
+  REQUIRE(cluster.start());
+  TestFramework framework(cluster, TestFramework::info("invalid", 0, {"PARTITION_AWARE"}));
+  framework.scheduler->start();
+  auto offers = framework.await("OFFERS");
+  REQUIRE(offers);
+  const auto& offer = (*offers)["offers"]["offers"][0];
+  const std::string offer_id = offer["id"]["value"];
+  const std::string agent = offer["agent_id"]["value"];
+  auto launch = [&](const std::string& task, const std::string& resources) {
+    return dcos::scheduler::Scheduler::launch_command(task, task, agent, "true",
+                                                      dcos::to_json(dcos::parse_resources(resources).value()));
+  };
+  // One ACCEPT: a task asking for more than offered, a good one, and a duplicate of the good one.
+  framework.scheduler->accept({offer_id},
+                              nlohmann::json::array({launch("too-big", "cpus:100;mem:32"), launch("ok", "cpus:0.1;mem:32"),
+                                                     launch("ok", "cpus:0.1;mem:32")}));
+  REQUIRE(framework.await_state("too-big", "TASK_ERROR"));
+  REQUIRE(framework.await_state("ok", "TASK_FINISHED"));
+  CHECK(framework.states("ok").front() == "TASK_ERROR");  // The duplicate id, refused at once.
+
+  // The offer was consumed: using it again drops the task (partition-aware: TASK_DROPPED).
+  framework.scheduler->accept({offer_id}, nlohmann::json::array({launch("late", "cpus:0.1;mem:32")}));
+  REQUIRE(framework.await_state("late", "TASK_DROPPED"));
+  CHECK(framework.of("UPDATE").back()["update"]["status"]["reason"] == "REASON_INVALID_OFFERS");
+}
+
+TEST_CASE("SUPPRESS stops offers until REVIVE", "[cluster][shell]") {
+  boost::asio::io_context io;
+  Cluster cluster(io, {.agents = 1});
+  REQUIRE(cluster.start());
+  TestFramework framework(cluster, TestFramework::info());
+  framework.scheduler->start();
+  auto offers = framework.await("OFFERS");
+  REQUIRE(offers);
+  bool suppressed = false;
+  framework.scheduler->suppress([&](auto) { suppressed = true; });
+  REQUIRE(cluster.run_until([&] { return suppressed; }));
+  REQUIRE(framework.decline((*offers)["offers"]["offers"][0]["id"]["value"], 0.0));
+  cluster.advance(5s, 5);
+  CHECK(framework.of("OFFERS").size() == 1);
+  framework.scheduler->revive();
+  REQUIRE(framework.await("OFFERS", 2));
+}
