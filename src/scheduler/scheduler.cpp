@@ -34,6 +34,7 @@ void Scheduler::start() { subscribe(); }
 void Scheduler::stop() {
   stopped_ = true;
   retry_timer_.reset();
+  watchdog_.reset();
   if (close_stream_) (*close_stream_)();
   stream_id_.clear();
 }
@@ -68,6 +69,7 @@ void Scheduler::subscribe() {
     }
     self->stream_id_ = std::string(header["Mesos-Stream-Id"]);
     *reader_slot = reader.get();
+    self->arm_watchdog();
     self.reset();
     http::RecordIoDecoder decoder;
     std::string why = "stream ended";
@@ -88,9 +90,11 @@ void Scheduler::subscribe() {
         auto me = weak.lock();
         if (!me || *closed) co_return;
         if (!event) continue;
+        me->arm_watchdog();
         const std::string type = event->value("type", "");
         if (type == "SUBSCRIBED") {
           me->framework_id_ = FrameworkId((*event)["subscribed"]["framework_id"]["value"].get<std::string>());
+          me->heartbeat_interval_ = from_seconds((*event)["subscribed"].value("heartbeat_interval_seconds", 15.0));
           me->backoff_ = me->config_.backoff_initial;
           if (me->callbacks_.subscribed) me->callbacks_.subscribed((*event)["subscribed"]);
         } else if (type == "ERROR") {
@@ -107,7 +111,17 @@ void Scheduler::subscribe() {
   }, asio::detached);
 }
 
+void Scheduler::arm_watchdog() {
+  watchdog_ = clock_.schedule(heartbeat_interval_ * 5, [this] {
+    if (!close_stream_) return;
+    log::get("scheduler")->warn("no event for {} heartbeat intervals: reconnecting", 5);
+    (*close_stream_)();
+    on_stream_end("missed heartbeats", true);
+  });
+}
+
 void Scheduler::on_stream_end(const std::string& why, bool retry) {
+  watchdog_.reset();
   stream_id_.clear();
   log::get("scheduler")->info("disconnected from master reason={}", why);
   if (callbacks_.disconnected) callbacks_.disconnected(why);

@@ -71,6 +71,9 @@ class Scheduler : public std::enable_shared_from_this<Scheduler> {
   Scheduler(boost::asio::any_io_executor executor, Clock& clock, SchedulerConfig config, Callbacks callbacks);
   void subscribe();
   void on_stream_end(const std::string& why, bool retry);
+  // Re-arms the missed-heartbeat watchdog: five intervals without any event and the stream is
+  // presumed dead (a silently dropped connection), closed and re-subscribed.
+  void arm_watchdog();
 
   boost::asio::any_io_executor executor_;
   Clock& clock_;
@@ -82,6 +85,8 @@ class Scheduler : public std::enable_shared_from_this<Scheduler> {
   Duration backoff_;
   bool stopped_ = false;
   std::unique_ptr<Timer> retry_timer_;
+  std::unique_ptr<Timer> watchdog_;
+  Duration heartbeat_interval_ = std::chrono::seconds(15);
   std::shared_ptr<std::function<void()>> close_stream_;
 };
 
