@@ -90,6 +90,7 @@ class IntervalSet {
     return out;
   }
 
+  void clear() { intervals_.clear(); }
   bool empty() const { return intervals_.empty(); }
   // The number of values (not intervals).
   std::uint64_t size() const {

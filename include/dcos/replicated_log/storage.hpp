@@ -1,0 +1,71 @@
+#pragma once
+// Where a replica keeps its promise, status and actions: the one seam between the replicated
+// log and a disk (leveldb's `Env` in spirit). `LevelDbLogStorage` (leveldb_storage.hpp) is the
+// durable one; `MemoryLogStorage` serves tests and the simulation.
+
+#include <map>
+#include <optional>
+#include <vector>
+
+#include "dcos/common/result.hpp"
+#include "dcos/replicated_log/replica.hpp"
+
+namespace dcos::replicated_log {
+
+// One atomic write: what a replica's `Ready` asks to persist.
+struct WriteBatch {
+  std::optional<Metadata> metadata;
+  std::vector<Action> actions;
+  std::optional<Position> truncate_before;
+
+  static WriteBatch from(const Ready& ready) {
+    return WriteBatch{ready.metadata, ready.actions, ready.truncate_before};
+  }
+};
+
+class LogStorage : public ActionReader {
+ public:
+  // Reads metadata and every action back, as `Replica`'s constructor needs them. A log
+  // that was never written recovers as EMPTY with begin = end = 0.
+  virtual Result<Recovered> recover() = 0;
+  // Applies `batch` atomically -- actions, then the truncation, then the metadata -- and returns
+  // only once it is durable. On failure nothing may be sent that depends on it.
+  virtual Result<void> write(const WriteBatch& batch) = 0;
+  Result<void> write(const Ready& ready) { return write(WriteBatch::from(ready)); }
+};
+
+// Summarises stored records the way every storage's `recover()` must: `begin` from learned
+// truncations and tombstones, `end` the highest position, the learned set. Feed every stored
+// action in any order, then `finish()`.
+class RecoveredBuilder {
+ public:
+  void add(const Action& action);
+  Recovered finish(const Metadata& metadata) &&;
+
+ private:
+  Position begin_ = 0;
+  Position end_ = 0;
+  IntervalSet learned_;
+};
+
+class MemoryLogStorage final : public LogStorage {
+ public:
+  Result<Recovered> recover() override;
+  Result<void> write(const WriteBatch& batch) override;
+  using LogStorage::write;
+  Result<std::optional<Action>> read(Position position) const override;
+
+  // Applies only the first `records` records of `batch` in the order `write` applies them
+  // (each action, the truncation, the metadata): a torn write, for the simulation.
+  void write_prefix(const WriteBatch& batch, std::size_t records);
+  static std::size_t records(const WriteBatch& batch);
+
+  const Metadata& metadata() const { return metadata_; }
+  const std::map<Position, Action>& actions() const { return actions_; }
+
+ private:
+  Metadata metadata_;
+  std::map<Position, Action> actions_;
+};
+
+}  // namespace dcos::replicated_log
