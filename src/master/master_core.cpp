@@ -451,6 +451,30 @@ CallOutcome MasterCore::decline(const FrameworkId& id, const std::vector<OfferId
   return CallOutcome::ok();
 }
 
+CallOutcome MasterCore::update_framework(const FrameworkId& id, v1::FrameworkInfo info,
+                                         std::vector<std::string> suppressed_roles) {
+  Framework& framework = *find_framework(id);
+  if (!info.id || *info.id != id) return CallOutcome::bad("'framework_info.id' must equal 'framework_id'");
+  if (auto problem = v1::framework_info_problem(info); !problem.empty()) return CallOutcome::bad(problem);
+  if (info.user != framework.info.user) return CallOutcome::bad("Updating 'FrameworkInfo.user' is unsupported");
+  if (info.checkpoint != framework.info.checkpoint) return CallOutcome::bad("Updating 'FrameworkInfo.checkpoint' is unsupported");
+  if (info.principal != framework.info.principal) return CallOutcome::bad("Changing framework's principal is not allowed");
+  const auto roles = info.effective_roles();
+  for (const auto& role : suppressed_roles) {
+    if (std::find(roles.begin(), roles.end(), role) == roles.end()) {
+      return CallOutcome::bad(fmt::format("Suppressed role '{}' is not one of the framework's roles", role));
+    }
+  }
+  if (roles != framework.info.effective_roles()) {
+    // TODO(#3): move the framework between roles in the allocator.
+    return CallOutcome::bad("Changing a framework's roles is not supported yet");
+  }
+  framework.info = std::move(info);
+  allocator().revive(id, {});
+  if (!suppressed_roles.empty()) allocator().suppress(id, suppressed_roles);
+  return CallOutcome::ok();
+}
+
 CallOutcome MasterCore::revive(const FrameworkId& id, const std::vector<std::string>& roles) {
   count("master/messages_revive_offers");
   allocator().revive(id, roles);

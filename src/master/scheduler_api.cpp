@@ -230,7 +230,17 @@ http::Reply Master::scheduler_api(const http::Request& request) {
                type == "ACKNOWLEDGE_OPERATION_STATUS" || type == "RECONCILE_OPERATIONS") {
       outcome = CallOutcome::ok();  // Accepted; nothing to do in this master yet.
     } else if (type == "UPDATE_FRAMEWORK") {
-      outcome = {CallOutcome::Code::not_implemented, "UPDATE_FRAMEWORK is not supported yet"};
+      v1::Fields update = require("update_framework");
+      auto info_fields = update.object("framework_info");
+      if (!info_fields) throw v1::DecodeError("Missing required fields: update_framework.framework_info");
+      v1::FrameworkInfo info = v1::decode_framework_info(*info_fields);
+      auto suppressed = update.strings("suppressed_roles");
+      outcome = core_.update_framework(id, std::move(info), std::move(suppressed));
+      deliver();
+      schedule_allocation();
+      // UPDATE_FRAMEWORK answers 200, not 202, once applied.
+      if (outcome.code == CallOutcome::Code::accepted) return http::make_response(request, Status::ok);
+      return outcome_response(request, outcome);
     }
     deliver();
     // Declines, revives and kills free resources without any event to send: allocate anyway.

@@ -382,3 +382,26 @@ TEST_CASE("SUPPRESS stops offers until REVIVE", "[cluster][shell]") {
   framework.scheduler->revive();
   REQUIRE(framework.await("OFFERS", 2));
 }
+
+TEST_CASE("UPDATE_FRAMEWORK changes the name with 200 and refuses a new user with 400", "[cluster][shell]") {
+  boost::asio::io_context io;
+  Cluster cluster(io, {.agents = 0});
+  REQUIRE(cluster.start());
+  TestFramework framework(cluster, TestFramework::info("before"));
+  framework.scheduler->start();
+  REQUIRE(framework.await("SUBSCRIBED"));
+  auto info = TestFramework::info("after");
+  info.id = framework.scheduler->framework_id();
+  std::optional<int> status;
+  auto update = [&](const dcos::v1::FrameworkInfo& i) {
+    status.reset();
+    framework.scheduler->send({{"type", "UPDATE_FRAMEWORK"}, {"update_framework", {{"framework_info", dcos::v1::to_json(i)}}}},
+                              [&](auto response) { status = response ? response->result_int() : -1; });
+    cluster.run_until([&] { return status.has_value(); });
+    return status.value_or(-1);
+  };
+  CHECK(update(info) == 200);
+  CHECK(get_json(cluster, "/master/state")["frameworks"][0]["name"] == "after");
+  info.user = "someone-else";
+  CHECK(update(info) == 400);
+}

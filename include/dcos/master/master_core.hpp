@@ -141,6 +141,9 @@ class MasterCore {
   CallOutcome accept(const FrameworkId& id, const v1::Fields& accept, TimePoint now);
   CallOutcome decline(const FrameworkId& id, const std::vector<OfferId>& offers, std::optional<double> refuse_seconds,
                       TimePoint now);
+  // Changes a subscribed framework's info in place. `info.id` must be `id`; `user`,
+  // `checkpoint` and `principal` may not change.
+  CallOutcome update_framework(const FrameworkId& id, v1::FrameworkInfo info, std::vector<std::string> suppressed_roles);
   CallOutcome revive(const FrameworkId& id, const std::vector<std::string>& roles);
   CallOutcome suppress(const FrameworkId& id, const std::vector<std::string>& roles);
   CallOutcome kill(const FrameworkId& id, const TaskId& task, const std::optional<AgentId>& agent,
