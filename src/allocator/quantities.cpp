@@ -55,6 +55,10 @@ Quantities saturating_minus(const Quantities& a, const Quantities& b) {
 }
 
 std::size_t ResourceNames::index(std::string_view name) {
+  // A handful of names in practice (cpus, mem, disk, gpus, ports): a scan beats hashing.
+  for (std::size_t i = 0; i < names_.size() && i < 16; ++i) {
+    if (names_[i] == name) return i;
+  }
   auto it = indexes_.find(std::string(name));
   if (it != indexes_.end()) return it->second;
   const std::size_t index = names_.size();

@@ -351,9 +351,11 @@ TEST_CASE("Resources reserved for a role are offered to that role's framework", 
   check_grant(grants[0], eng, agent1, "eng", R("cpus(eng):2;mem(eng):1024"));
 }
 
-TEST_CASE("Reservations left after another role's offer reach their role next cycle",
+TEST_CASE("Reservations left after another role's offer reach their role in the same cycle",
           "[allocator][core]") {
-  // fw-dev (wins the tie) takes the unreserved part; the eng reservation goes to fw-eng next cycle.
+  // Roles dev and eng tie at share 0: dev (lower name) takes the unreserved part, then eng, next
+  // in the same walk over agent-1, takes its reservation (Mesos offers every role in turn on an
+  // agent within one cycle).
   const FrameworkId dev("fw-dev");
   const FrameworkId eng("fw-eng");
   auto allocator = dcos::make_drf_allocator();
@@ -361,11 +363,10 @@ TEST_CASE("Reservations left after another role's offer reach their role next cy
   allocator->add_framework(eng, {"eng"}, true);
   allocator->add_agent(agent1, R("cpus(eng):2;mem(eng):1024;cpus:1;mem:512"), {});
   auto grants = allocator->allocate(t0);
-  REQUIRE(grants.size() == 1);
+  REQUIRE(grants.size() == 2);
   check_grant(grants[0], dev, agent1, "dev", R("cpus:1;mem:512"));
-  grants = allocator->allocate(t0 + 1s);
-  REQUIRE(grants.size() == 1);
-  check_grant(grants[0], eng, agent1, "eng", R("cpus(eng):2;mem(eng):1024"));
+  check_grant(grants[1], eng, agent1, "eng", R("cpus(eng):2;mem(eng):1024"));
+  CHECK(allocator->allocate(t0 + 1s).empty());
 }
 
 TEST_CASE("A multi-role framework is offered resources reserved for any of its roles",

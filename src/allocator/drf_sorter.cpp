@@ -1,0 +1,314 @@
+#include "dcos/allocator/drf_sorter.hpp"
+
+#include <algorithm>
+#include <set>
+
+#include "dcos/common/result.hpp"
+
+namespace dcos {
+
+// A node of the client tree. Leaves are clients; inner nodes exist for hierarchical paths. Each
+// inner node keeps the children that have active leaves below them in `order`, sorted by DRF,
+// so a visit walks only what can be offered and a grant moves one node per level.
+struct DrfSorter::Node {
+  std::string name;  // Last path component, or "." for a virtual leaf.
+  std::string path;  // Full path, the last tie-breaker ("eng/web", "eng/.").
+  Node* parent = nullptr;
+  bool leaf = true;
+  bool virtual_leaf = false;  // "eng/.": the client "eng" beside its children.
+  bool active = false;        // Leaves only.
+  Client client = 0;          // Leaves only.
+  Quantities allocation;      // Of the whole subtree.
+  std::uint64_t count = 0;    // Grants made to the subtree (Mesos's `allocation.count`).
+  double share = 0;           // Weighted dominant share; the sort key.
+  double weight = 1;
+  long active_leaves = 0;  // Active clients in the subtree (a leaf: 0 or 1).
+  std::vector<std::unique_ptr<Node>> children;
+  std::set<Node*, Order> order;  // Children with `active_leaves > 0`, in DRF order.
+  std::set<Node*, Order>::iterator position;  // In `parent->order`, when `ordered`.
+  bool ordered = false;
+};
+
+bool DrfSorter::Order::operator()(const Node* a, const Node* b) const {
+  if (a->share != b->share) return a->share < b->share;
+  if (a->count != b->count) return a->count < b->count;
+  return a->path < b->path;
+}
+
+DrfSorter::DrfSorter(Paths paths) : paths_(paths), root_(std::make_unique<Node>()) { root_->leaf = false; }
+DrfSorter::~DrfSorter() = default;
+DrfSorter::DrfSorter(DrfSorter&&) noexcept = default;
+DrfSorter& DrfSorter::operator=(DrfSorter&&) noexcept = default;
+
+DrfSorter::Node* DrfSorter::node(Client client) const {
+  DCOS_ASSERT(client < clients_.size() && clients_[client] != nullptr);
+  return clients_[client];
+}
+
+DrfSorter::Node* DrfSorter::find_child(Node* parent, std::string_view name) const {
+  for (const auto& child : parent->children) {
+    if (child->name == name) return child.get();
+  }
+  return nullptr;
+}
+
+double DrfSorter::weight_of(std::string_view path) const {
+  auto it = weights_.find(path);
+  return it == weights_.end() ? 1.0 : it->second;
+}
+
+DrfSorter::Node* DrfSorter::make_child(Node* parent, std::string name, bool leaf) {
+  auto child = std::make_unique<Node>();
+  child->path = parent == root_.get() ? name : parent->path + "/" + name;
+  child->name = std::move(name);
+  child->parent = parent;
+  child->leaf = leaf;
+  child->weight = weight_of(child->path);
+  parent->children.push_back(std::move(child));
+  return parent->children.back().get();
+}
+
+double DrfSorter::compute_share(const Node* node) const {
+  // Mesos's `calculateShare`: the dominant fraction over the scalars with a positive total.
+  double share = 0;
+  for (std::size_t i = 0; i < totals_.size(); ++i) {
+    const Milli total = totals_.get(i);
+    if (total <= 0) continue;
+    share = std::max(share, static_cast<double>(node->allocation.get(i)) / static_cast<double>(total));
+  }
+  return share / node->weight;
+}
+
+// Changes to a node's sort key happen only while it is out of its parent's ordered set.
+template <typename Change>
+void DrfSorter::rekey(Node* node, Change&& change) {
+  if (!node->ordered) {
+    change();
+    return;
+  }
+  auto handle = node->parent->order.extract(node->position);
+  change();
+  node->position = node->parent->order.insert(std::move(handle)).position;
+}
+
+void DrfSorter::add_active_leaves(Node* from, long delta) {
+  for (Node* current = from; current != root_.get(); current = current->parent) {
+    const long before = current->active_leaves;
+    current->active_leaves += delta;
+    DCOS_ASSERT(current->active_leaves >= 0);
+    if (before == 0 && current->active_leaves > 0) {
+      current->position = current->parent->order.insert(current).first;
+      current->ordered = true;
+    } else if (before > 0 && current->active_leaves == 0) {
+      current->parent->order.erase(current->position);
+      current->ordered = false;
+    }
+  }
+  root_->active_leaves += delta;
+}
+
+DrfSorter::Client DrfSorter::add(std::string_view path) {
+  std::vector<std::string_view> tokens;
+  if (paths_ == Paths::hierarchical) {
+    std::size_t start = 0;
+    for (std::size_t slash; (slash = path.find('/', start)) != std::string_view::npos; start = slash + 1) {
+      tokens.push_back(path.substr(start, slash - start));
+    }
+    tokens.push_back(path.substr(start));
+  } else {
+    tokens.push_back(path);
+  }
+
+  // Walk down as far as the tree goes (Mesos's `DRFSorter::add`, phase 1). A client met on the
+  // way becomes an inner node, and moves to its virtual leaf "." with what it holds.
+  Node* current = root_.get();
+  std::size_t i = 0;
+  for (; i < tokens.size(); ++i) {
+    if (current != root_.get() && current->leaf) {
+      auto dot = std::make_unique<Node>();
+      dot->name = ".";
+      dot->path = current->path + "/.";
+      dot->parent = current;
+      dot->virtual_leaf = true;
+      dot->client = current->client;
+      dot->allocation = current->allocation;
+      dot->count = current->count;
+      dot->weight = weight_of(dot->path);
+      dot->share = compute_share(dot.get());
+      dot->active_leaves = current->active ? 1 : 0;
+      dot->active = current->active;
+      current->leaf = false;
+      current->active = false;
+      clients_[dot->client] = dot.get();
+      if (dot->active_leaves > 0) {
+        dot->position = current->order.insert(dot.get()).first;
+        dot->ordered = true;
+      }
+      current->children.push_back(std::move(dot));
+    }
+    Node* child = find_child(current, tokens[i]);
+    if (child == nullptr) break;
+    current = child;
+  }
+  Node* leaf = nullptr;
+  if (i == tokens.size()) {
+    DCOS_ASSERT(!current->leaf && current != root_.get());  // Else `path` is a client already.
+    DCOS_ASSERT(find_child(current, ".") == nullptr);
+    leaf = make_child(current, ".", true);
+    leaf->virtual_leaf = true;
+  } else {
+    for (; i < tokens.size(); ++i) current = make_child(current, std::string(tokens[i]), i + 1 == tokens.size());
+    leaf = current;
+  }
+
+  Client client;
+  if (!free_.empty()) {
+    client = free_.back();
+    free_.pop_back();
+  } else {
+    client = static_cast<Client>(clients_.size());
+    clients_.push_back(nullptr);
+  }
+  clients_[client] = leaf;
+  leaf->client = client;
+  return client;
+}
+
+void DrfSorter::remove(Client client) {
+  Node* leaf = node(client);
+  deactivate(client);
+  if (!leaf->allocation.empty()) unallocated(client, Quantities(leaf->allocation));
+  clients_[client] = nullptr;
+  free_.push_back(client);
+
+  // Remove the leaf, then inner nodes left empty; an inner node left with only its virtual
+  // leaf turns back into that client's leaf.
+  Node* current = leaf->parent;
+  std::erase_if(current->children, [&](const auto& child) { return child.get() == leaf; });
+  while (current != root_.get()) {
+    Node* parent = current->parent;
+    if (current->children.empty()) {
+      DCOS_ASSERT(!current->ordered);
+      std::erase_if(parent->children, [&](const auto& child) { return child.get() == current; });
+      current = parent;
+      continue;
+    }
+    if (current->children.size() == 1 && current->children.front()->virtual_leaf) {
+      Node* dot = current->children.front().get();
+      current->leaf = true;
+      current->active = dot->active;
+      current->client = dot->client;
+      clients_[dot->client] = current;
+      current->order.clear();
+      current->children.clear();
+    }
+    break;
+  }
+}
+
+void DrfSorter::activate(Client client) {
+  Node* leaf = node(client);
+  if (leaf->active) return;
+  leaf->active = true;
+  add_active_leaves(leaf, +1);
+}
+
+void DrfSorter::deactivate(Client client) {
+  Node* leaf = node(client);
+  if (!leaf->active) return;
+  leaf->active = false;
+  add_active_leaves(leaf, -1);
+}
+
+bool DrfSorter::active(Client client) const { return node(client)->active; }
+
+std::size_t DrfSorter::active_size() const { return static_cast<std::size_t>(root_->active_leaves); }
+
+void DrfSorter::set_weight(std::string_view path, double weight) {
+  DCOS_ASSERT(weight > 0);
+  weights_.insert_or_assign(std::string(path), weight);
+  // Find the node at `path`; for a client with children that is the inner node (Mesos's
+  // `updateWeight`), so the weight applies to the whole subtree.
+  Node* current = root_.get();
+  std::size_t start = 0;
+  while (current != nullptr) {
+    const std::size_t slash = paths_ == Paths::hierarchical ? path.find('/', start) : std::string_view::npos;
+    current = find_child(current, path.substr(start, slash == std::string_view::npos ? slash : slash - start));
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
+  }
+  if (current == nullptr) return;
+  rekey(current, [&] {
+    current->weight = weight;
+    current->share = compute_share(current);
+  });
+}
+
+void DrfSorter::set_totals(const Quantities& totals) {
+  if (totals == totals_ && totals.size() == totals_.size()) return;
+  totals_ = totals;
+  dirty_ = true;
+}
+
+void DrfSorter::allocated(Client client, const Quantities& quantities, bool count) {
+  for (Node* current = node(client); current != root_.get(); current = current->parent) {
+    rekey(current, [&] {
+      current->allocation += quantities;
+      if (count) ++current->count;
+      current->share = compute_share(current);
+    });
+  }
+  root_->allocation += quantities;
+}
+
+void DrfSorter::unallocated(Client client, const Quantities& quantities) {
+  for (Node* current = node(client); current != root_.get(); current = current->parent) {
+    rekey(current, [&] {
+      current->allocation -= quantities;
+      current->share = compute_share(current);
+    });
+  }
+  root_->allocation -= quantities;
+}
+
+const Quantities& DrfSorter::allocation(Client client) const { return node(client)->allocation; }
+
+double DrfSorter::share(Client client) const { return compute_share(node(client)); }
+
+const std::string& DrfSorter::path(Client client) const {
+  const Node* leaf = node(client);
+  return leaf->virtual_leaf ? leaf->parent->path : leaf->path;
+}
+
+void DrfSorter::refresh() {
+  // New totals change every share: recompute them and rebuild each ordered set (Mesos re-sorts
+  // the whole tree on its `dirty` flag in the same way).
+  auto rebuild = [&](auto& self, Node* node) -> void {
+    node->order.clear();
+    for (const auto& child : node->children) {
+      child->share = compute_share(child.get());
+      child->ordered = false;
+      if (!child->leaf) self(self, child.get());
+    }
+    for (const auto& child : node->children) {
+      if (child->active_leaves == 0) continue;
+      child->position = node->order.insert(child.get()).first;
+      child->ordered = true;
+    }
+  };
+  rebuild(rebuild, root_.get());
+  dirty_ = false;
+}
+
+void DrfSorter::visit_impl(void* context, Callback callback) {
+  if (dirty_) refresh();
+  auto walk = [&](auto& self, const Node* node) -> bool {
+    for (const Node* child : node->order) {
+      if (child->leaf ? !callback(context, child->client) : !self(self, child)) return false;
+    }
+    return true;
+  };
+  walk(walk, root_.get());
+}
+
+}  // namespace dcos

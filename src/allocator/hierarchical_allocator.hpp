@@ -1,0 +1,219 @@
+#pragma once
+// Mesos's hierarchical DRF allocator as a pure core (docs/design/allocator.md). State lives in
+// dense slots; totals, shares, each agent's free resources and each role's quota consumption are
+// kept incrementally, and what a cycle reads about an agent (its holdings and decline filters) is
+// stored with the agent. A cycle visits only agents whose offers could have changed, and a grant
+// moves one client per level in the sorters instead of re-sorting.
+//
+// The API half is in hierarchical_allocator.cpp, the cycle in hierarchical_allocator_cycle.cpp.
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <queue>
+#include <string>
+#include <tuple>
+#include <unordered_map>
+#include <vector>
+
+#include "allocator/resource_math.hpp"
+#include "dcos/allocator/allocator.hpp"
+#include "dcos/allocator/drf_sorter.hpp"
+#include "dcos/allocator/quantities.hpp"
+
+namespace dcos {
+
+class HierarchicalAllocator final : public Allocator {
+ public:
+  explicit HierarchicalAllocator(AllocatorOptions options);
+
+  void add_framework(const FrameworkId& id, std::vector<std::string> roles, bool active) override;
+  void remove_framework(const FrameworkId& id) override;
+  void activate_framework(const FrameworkId& id) override;
+  void deactivate_framework(const FrameworkId& id) override;
+  void update_framework(const FrameworkId& id, std::vector<std::string> roles, FrameworkOptions options) override;
+
+  void add_agent(const AgentId& id, const Resources& total,
+                 const std::vector<std::pair<FrameworkId, Resources>>& used) override;
+  void remove_agent(const AgentId& id) override;
+  void activate_agent(const AgentId& id) override;
+  void deactivate_agent(const AgentId& id) override;
+  void update_agent_total(const AgentId& id, const Resources& total) override;
+  Result<void> update_allocation(const FrameworkId& framework, const AgentId& agent, const Resources& from,
+                                 const Resources& to) override;
+
+  void recover(const FrameworkId& framework, const AgentId& agent, const Resources& resources,
+               std::optional<Duration> refuse_for, TimePoint now) override;
+  void suppress(const FrameworkId& framework, const std::vector<std::string>& roles) override;
+  void revive(const FrameworkId& framework, const std::vector<std::string>& roles) override;
+  void request(const FrameworkId& framework, std::vector<ResourceRequest> requests) override;
+
+  Result<void> update_weights(const std::map<std::string, double>& weights) override;
+  Result<void> update_quota(const std::string& role, const Quota& quota) override;
+  std::map<std::string, double> weights() const override { return weights_; }
+  std::map<std::string, Quota> quotas() const override;
+  std::vector<RoleInfo> roles() const override;
+
+  std::vector<Grant> allocate(TimePoint now) override;
+
+ private:
+  using Index = std::uint32_t;
+  using Client = DrfSorter::Client;
+  static constexpr Index no_role = UINT32_MAX;
+
+  struct Tracked {
+    Index role;
+    Client client;  // In the role's framework sorter; see `Role::members`.
+  };
+  struct Framework {
+    FrameworkId id;
+    bool present = false;
+    bool active = false;
+    std::vector<Index> roles;       // Subscribed, in the order given.
+    std::vector<Index> suppressed;  // Roles offered nothing until revived.
+    std::vector<Tracked> tracked;   // Roles it is subscribed to or holds resources in.
+    std::map<Index, std::vector<Requirement>> min_allocatable;  // Replaces the global minimum.
+    std::vector<ResourceRequest> requests;
+  };
+  // A framework tracked in a role: what a cycle needs of it without touching the framework.
+  struct Member {
+    Index framework;
+    std::uint64_t epoch = 0;    // Decline filters of another epoch are stale (revived, removed).
+    std::uint32_t agents = 0;   // Agents where it holds resources allocated to the role.
+    bool own_minimum = false;   // Has its own minimum offer for the role.
+    bool requesting = false;    // Has outstanding requests.
+  };
+  struct Role {
+    std::string name;
+    Index parent;  // `no_role` for a top-level role.
+    Index top;     // The top-level ancestor (itself when top-level): where quota applies.
+    DrfSorter frameworks{DrfSorter::Paths::flat};
+    std::vector<Member> members;   // By framework-sorter client.
+    std::optional<Client> client;  // In the role sorter, while frameworks are tracked.
+    int tracked = 0;
+    std::optional<double> weight;  // As set by UPDATE_WEIGHTS.
+    Quota quota;                   // Top-level roles only.
+    Quantities guarantees;
+    std::vector<std::pair<std::size_t, Milli>> limits;
+    Quantities reserved;              // Reservations for this role and its subroles.
+    Quantities unreserved_allocated;  // Unreserved scalars allocated to it and its subroles.
+  };
+  struct Holding {
+    Index framework;
+    Resources resources;  // Tagged with allocation roles.
+  };
+  struct Filter {  // Mesos's `RefusedOfferFilter` for (framework, role) on one agent.
+    Index framework;
+    Index role;
+    std::uint64_t epoch;  // The `Member::epoch` it was made in.
+    Resources refused;    // Unallocated form; an offer within them is filtered.
+    TimePoint until;
+  };
+  struct Agent {
+    AgentId id;
+    bool present = false;
+    bool active = false;
+    bool reserved = false;       // `total` holds reservations.
+    bool overcommitted = false;  // Holdings exceed `total` (the total shrank under them).
+    bool dirty = false;          // Queued in `dirty_agents_`.
+    Resources total;             // Unallocated form.
+    Resources available;         // Unallocated form: `total` minus the holdings.
+    Quantities available_unreserved;
+    std::vector<Holding> holdings;  // One per framework holding resources here.
+    std::vector<Filter> filters;    // Sorted by framework slot.
+  };
+  struct Expiry {
+    TimePoint until;
+    Index agent;
+    bool operator>(const Expiry& other) const { return until > other.until; }
+  };
+  enum class Stage { quota, fair };
+  struct Pending {  // A grant's sorter update, applied once its agent is done.
+    Index role;
+    Client framework_client;
+    Quantities quantities;
+  };
+  struct Cycle {
+    TimePoint now;
+    std::vector<Grant> grants;
+    std::map<std::tuple<Index, Index, Index>, std::size_t> quota_grants;  // (framework, role, agent).
+    Quantities required_headroom;  // Unsatisfied guarantees of all roles, less stage-1 grants.
+    std::vector<Pending> pending;
+    bool widen = false;  // A change mid-cycle concerns every agent (a request was satisfied).
+  };
+
+  // Lookup and slots (hierarchical_allocator.cpp).
+  Framework* find_framework(const FrameworkId& id, Index* index = nullptr);
+  Agent* find_agent(const AgentId& id, Index* index = nullptr);
+  Index intern_role(const std::string& name);
+  Index new_framework(const FrameworkId& id, bool active);
+  Quantities fair_totals() const;  // `totals_` without the excluded resources.
+
+  // Framework membership in roles and sorters.
+  Client track(Index framework, Index role);
+  Member* member(Index framework, Index role);
+  void untrack_if_idle(Index framework, Index role);
+  void sync_activity(Index framework, Index role);
+  void sync_activity(Index framework);
+  void sync_members(Index framework);
+  bool subscribed(const Framework& framework, Index role) const;
+  void set_roles(Index framework, const std::vector<std::string>& roles);
+  std::vector<Index> roles_named(const Framework& framework, const std::vector<std::string>& names) const;
+
+  // Allocation bookkeeping.
+  Holding* holding(Agent& agent, Index framework);
+  void hold(Index framework, Index agent, const Resources& tagged);     // Sorters, quota, holdings.
+  void release(Index framework, Index agent, const Resources& tagged);  // The reverse; `tagged` is gone.
+  void give_back(Index agent, const Resources& tagged);                // To the agent's free resources.
+  void set_available(Agent& agent, Resources available);
+  void recompute_available(Index agent);
+  void track_reservations(const Resources& total, bool add);
+  void add_to_roles(Index role, const Quantities& reserved, const Quantities& unreserved, bool add);
+  void change_totals(const Resources& total, bool add);
+  void add_filter(Index framework, Index agent, Index role, Resources refused, TimePoint until, TimePoint now);
+  void expire_filters(TimePoint now);
+  void mark_dirty(Index agent);
+  void mark_all_dirty() { all_dirty_ = true; }
+  bool quota_active() const { return quota_roles_ > 0; }
+
+  // The cycle (hierarchical_allocator_cycle.cpp).
+  std::vector<Index> take_candidates();
+  bool eligible(Index agent) const;
+  void allocate_agent(Index agent, Stage stage, Cycle& cycle);
+  void offer_to_role(Index agent, Index role, Stage stage, Cycle& cycle);
+  Quantities unsatisfied(const Role& top) const;
+  bool filtered(const Agent& agent, const Member& member, Index role, const Resources& offer, TimePoint now) const;
+  std::optional<std::size_t> matching_request(const Framework& framework, const Agent& agent,
+                                               const Resources& offer) const;
+  const std::vector<Requirement>& minimum_for(const Member& member, Index role) const;
+  void grant(Index framework, Index role, Index agent, Client framework_client, Stage stage, const Resources& offer,
+             Cycle& cycle);
+
+  AllocatorOptions options_;
+  std::vector<Requirement> min_allocatable_;
+  ResourceNames names_;
+  std::vector<bool> excluded_;  // By name index: left out of shares.
+
+  std::deque<Framework> frameworks_;
+  std::vector<Index> free_frameworks_;
+  std::unordered_map<FrameworkId, Index> framework_index_;
+  std::deque<Agent> agents_;
+  std::map<AgentId, Index> agent_index_;  // Ordered: a cycle visits agents by id.
+  std::deque<Role> roles_;
+  std::unordered_map<std::string, Index> role_index_;
+  DrfSorter role_sorter_{DrfSorter::Paths::hierarchical};
+  std::vector<Index> role_of_client_;
+
+  std::map<std::string, double> weights_;
+  int quota_roles_ = 0;
+  Quantities totals_;                // Scalars of every agent's total.
+  Quantities available_unreserved_;  // Headroom: free unreserved scalars of every agent.
+  bool totals_changed_ = false;
+  std::priority_queue<Expiry, std::vector<Expiry>, std::greater<>> expiries_;
+  std::vector<Index> dirty_agents_;
+  bool all_dirty_ = false;
+  std::uint64_t next_epoch_ = 1;
+};
+
+}  // namespace dcos

@@ -1,0 +1,301 @@
+// One allocation cycle of the hierarchical DRF allocator: Mesos's `__generateOffers` (stage 1,
+// quota guarantees; stage 2, fair shares), over the agents whose offers may have changed.
+// docs/design/allocator.md walks through it with the invariants it keeps.
+#include <algorithm>
+
+#include "allocator/hierarchical_allocator.hpp"
+
+namespace dcos {
+
+bool HierarchicalAllocator::eligible(Index index) const {
+  const Agent& agent = agents_[index];
+  return agent.present && agent.active && !agent.available.empty();
+}
+
+std::vector<HierarchicalAllocator::Index> HierarchicalAllocator::take_candidates() {
+  // Only agents whose offers may differ from what the last cycle left: those whose free
+  // resources or filters changed, or all of them after a change that concerns every agent (a
+  // framework added, activated, revived or requesting; weights; quota). An agent left out would
+  // get no grant if it were visited (docs/design/allocator.md, "Incremental cycles").
+  std::vector<Index> candidates;
+  if (all_dirty_ || options_.full_scan) {
+    for (const auto& [id, index] : agent_index_) {
+      agents_[index].dirty = false;
+      if (eligible(index)) candidates.push_back(index);
+    }
+    all_dirty_ = false;
+  } else {
+    std::sort(dirty_agents_.begin(), dirty_agents_.end(),
+              [&](Index a, Index b) { return agents_[a].id < agents_[b].id; });
+    for (const Index index : dirty_agents_) {
+      agents_[index].dirty = false;
+      if (eligible(index)) candidates.push_back(index);
+    }
+  }
+  dirty_agents_.clear();
+  return candidates;
+}
+
+std::vector<Grant> HierarchicalAllocator::allocate(TimePoint now) {
+  expire_filters(now);
+  if (totals_changed_) {
+    // New totals move every share; the sorters re-sort lazily on their next visit.
+    const Quantities totals = fair_totals();
+    role_sorter_.set_totals(totals);
+    for (Role& role : roles_) role.frameworks.set_totals(totals);
+    totals_changed_ = false;
+  }
+  const std::vector<Index> candidates = take_candidates();
+  if (candidates.empty()) return {};
+
+  Cycle cycle;
+  cycle.now = now;
+  // Required headroom: what the guarantees still lack, summed over the roles with quota (with
+  // frameworks or not), is held back from everyone's unreserved allocation beyond guarantees.
+  if (quota_active()) {
+    for (const Role& role : roles_) {
+      if (!role.guarantees.empty()) cycle.required_headroom += unsatisfied(role);
+    }
+  }
+  // A stage visits the candidates in id order, unless something this cycle did concerns every
+  // agent: then it goes on over all of them, as a full scan would from that point.
+  bool everyone = false;
+  auto run = [&](Stage stage) {
+    if (everyone) {
+      for (const auto& [id, index] : agent_index_) {
+        if (eligible(index)) allocate_agent(index, stage, cycle);
+      }
+      return;
+    }
+    for (const Index index : candidates) {
+      allocate_agent(index, stage, cycle);
+      if (!cycle.widen) continue;
+      everyone = true;
+      for (auto it = agent_index_.upper_bound(agents_[index].id); it != agent_index_.end(); ++it) {
+        if (eligible(it->second)) allocate_agent(it->second, stage, cycle);
+      }
+      return;
+    }
+  };
+  if (!cycle.required_headroom.empty()) {
+    run(Stage::quota);
+    // Guarantees granted lower the headroom held back: any agent may have more to offer now.
+    if (!cycle.grants.empty()) everyone = true;
+  }
+  run(Stage::fair);
+  // With quota, a grant changes the headroom other agents were held back by: they are all
+  // looked at again next cycle.
+  if (quota_active() && !cycle.grants.empty()) mark_all_dirty();
+  return std::move(cycle.grants);
+}
+
+Quantities HierarchicalAllocator::unsatisfied(const Role& top) const {
+  // Consumed quota = reservations (allocated or not) + unreserved allocation, subroles included.
+  return saturating_minus(top.guarantees, top.reserved + top.unreserved_allocated);
+}
+
+void HierarchicalAllocator::allocate_agent(Index agent_index, Stage stage, Cycle& cycle) {
+  const Agent& agent = agents_[agent_index];
+  cycle.pending.clear();
+  // Roles in DRF order as of the start of this agent, like Mesos's `roleSorter->sort()` per
+  // agent; the grants made here reach the sorters once the agent is done.
+  role_sorter_.visit([&](Client role_client) {
+    if (agent.available.empty()) return false;
+    const Index role = role_of_client_[role_client];
+    if (stage == Stage::quota) {
+      if (cycle.required_headroom.empty()) return false;
+      const Role& top = roles_[roles_[role].top];
+      if (top.guarantees.empty() || unsatisfied(top).empty()) return true;
+    }
+    offer_to_role(agent_index, role, stage, cycle);
+    return true;
+  });
+  for (const Pending& pending : cycle.pending) {
+    Role& role = roles_[pending.role];
+    role_sorter_.allocated(*role.client, pending.quantities);
+    role.frameworks.allocated(pending.framework_client, pending.quantities);
+  }
+}
+
+void HierarchicalAllocator::offer_to_role(Index agent_index, Index role_index, Stage stage, Cycle& cycle) {
+  Agent& agent = agents_[agent_index];
+  Role& role = roles_[role_index];
+  const Role& top = roles_[role.top];
+
+  // What the role may be offered here: unreserved resources and its (and its ancestors')
+  // reservations. Most agents hold no reservations and need no copy.
+  std::optional<Resources> reserved_view;
+  auto refresh_view = [&] {
+    if (agent.reserved) reserved_view = allocatable_to_role(agent.available, role.name);
+  };
+  auto view = [&]() -> const Resources& { return reserved_view ? *reserved_view : agent.available; };
+  refresh_view();
+  if (view().empty()) return;
+
+  const bool limited = !top.limits.empty();
+  const bool simple = stage == Stage::fair && !limited && cycle.required_headroom.empty();
+  // The offer is the same for every framework of the role until one takes it.
+  std::optional<Resources> offer_storage;
+  const Resources* offer = nullptr;
+  Quantities guarantee_part;
+  std::optional<bool> view_allocatable, offer_allocatable;  // Against the global minimum.
+
+  role.frameworks.visit([&](Client framework_client) {
+    const Resources& available = view();
+    if (available.empty()) return false;
+    const Member& member = role.members[framework_client];
+    const std::vector<Requirement>& minimum = minimum_for(member, role_index);
+    auto allocatable_cached = [&](const Resources& resources, std::optional<bool>& cache) {
+      if (member.own_minimum) return allocatable(resources, minimum);
+      if (!cache) cache = allocatable(resources, minimum);
+      return *cache;
+    };
+    if (!allocatable_cached(available, view_allocatable)) return true;
+
+    if (offer == nullptr) {
+      if (simple) {
+        offer = &available;
+      } else {
+        // Reservations, non-scalars and, in stage 1, the guaranteed part are always offered;
+        // further unreserved scalars only within quota limits and above the required headroom
+        // (Mesos's stages 1 and 2 in `__generateOffers`).
+        Resources offered, scalars;
+        for (const Resource& r : available) {
+          if (r.type == ValueType::scalar && !r.reserved()) {
+            scalars += r;
+          } else if (stage == Stage::fair || r.type != ValueType::scalar || r.role == role.name) {
+            offered += r;
+          }
+        }
+        Resources additional = scalars;
+        guarantee_part = Quantities{};
+        if (stage == Stage::quota) {
+          const Resources guaranteed = shrink_to(scalars, unsatisfied(top), names_);
+          // Nothing here moves the role towards its guarantees: its reservations wait for the
+          // fair stage.
+          if (guaranteed.empty()) return false;
+          guarantee_part = scalar_quantities(guaranteed, names_);
+          additional -= guaranteed;
+          offered += guaranteed;
+        }
+        if (limited && !additional.empty()) {
+          const Quantities consumed = top.reserved + top.unreserved_allocated + guarantee_part;
+          std::vector<std::pair<std::size_t, Milli>> remaining;
+          for (const auto& [name, limit] : top.limits) {
+            remaining.emplace_back(name, std::max<Milli>(0, limit - consumed.get(name)));
+          }
+          additional = shrink_to_limits(additional, std::move(remaining), names_);
+        }
+        if (!cycle.required_headroom.empty() && !additional.empty()) {
+          additional = shrink_to(additional, saturating_minus(available_unreserved_, cycle.required_headroom), names_);
+        }
+        offered += additional;
+        offer_storage = std::move(offered);
+        offer = &*offer_storage;
+      }
+      offer_allocatable.reset();
+    }
+    if (!allocatable_cached(*offer, offer_allocatable)) return true;
+    if (filtered(agent, member, role_index, *offer, cycle.now)) return true;
+    std::optional<std::size_t> request;
+    if (member.requesting) {
+      // A framework with outstanding requests takes only agents that match one: a request
+      // steers where its offers come from and never moves it up the DRF order.
+      request = matching_request(frameworks_[member.framework], agent, *offer);
+      if (!request) return true;
+    }
+    const Index framework_index = member.framework;
+    grant(framework_index, role_index, agent_index, framework_client, stage, *offer, cycle);
+    if (request) {
+      Framework& framework = frameworks_[framework_index];
+      framework.requests.erase(framework.requests.begin() + static_cast<std::ptrdiff_t>(*request));
+      if (framework.requests.empty()) {
+        // It takes any agent again, those already passed over this cycle next cycle.
+        sync_members(framework_index);
+        cycle.widen = true;
+        mark_all_dirty();
+      }
+    }
+    if (stage == Stage::quota) {
+      cycle.required_headroom = saturating_minus(cycle.required_headroom, guarantee_part);
+    }
+    offer = nullptr;
+    offer_storage.reset();
+    view_allocatable.reset();
+    refresh_view();
+    return true;
+  });
+}
+
+bool HierarchicalAllocator::filtered(const Agent& agent, const Member& member, Index role, const Resources& offer,
+                                     TimePoint now) const {
+  if (agent.filters.empty()) return false;
+  auto it = std::lower_bound(agent.filters.begin(), agent.filters.end(), member.framework,
+                             [](const Filter& f, Index framework) { return f.framework < framework; });
+  // Mesos's `RefusedOfferFilter`: filtered while the offer is within what was refused.
+  for (; it != agent.filters.end() && it->framework == member.framework; ++it) {
+    if (it->role == role && it->epoch == member.epoch && now < it->until && it->refused.contains(offer)) return true;
+  }
+  return false;
+}
+
+std::optional<std::size_t> HierarchicalAllocator::matching_request(const Framework& framework, const Agent& agent,
+                                                                   const Resources& offer) const {
+  for (std::size_t i = 0; i < framework.requests.size(); ++i) {
+    const ResourceRequest& request = framework.requests[i];
+    if (request.agent && *request.agent != agent.id) continue;
+    if (!request.resources.empty() && !holds(offer, to_requirement(request.resources))) continue;
+    return i;
+  }
+  return std::nullopt;
+}
+
+const std::vector<Requirement>& HierarchicalAllocator::minimum_for(const Member& member, Index role) const {
+  if (!member.own_minimum) return min_allocatable_;
+  return frameworks_[member.framework].min_allocatable.at(role);
+}
+
+void HierarchicalAllocator::grant(Index framework_index, Index role_index, Index agent_index,
+                                  Client framework_client, Stage stage, const Resources& offer, Cycle& cycle) {
+  Agent& agent = agents_[agent_index];
+  Role& role = roles_[role_index];
+  Member& member = role.members[framework_client];
+
+  Resources granted;
+  if (&offer == &agent.available) {
+    granted = std::move(agent.available);  // The whole agent: the common case.
+    agent.available = Resources{};
+  } else {
+    granted = offer;
+    agent.available -= granted;
+  }
+  Quantities quantities, unreserved;
+  count_scalars(granted, names_, quantities, unreserved);
+  agent.available_unreserved -= unreserved;
+  available_unreserved_ -= unreserved;
+  add_to_roles(role_index, {}, unreserved, true);
+  cycle.pending.push_back(Pending{role_index, framework_client, std::move(quantities)});
+
+  Resources tagged = granted.allocated_to(role.name);
+  if (Holding* h = holding(agent, framework_index)) {
+    if (!has_allocation_role(h->resources, role.name)) ++member.agents;
+    h->resources += tagged;
+  } else {
+    agent.holdings.push_back(Holding{framework_index, tagged});
+    ++member.agents;
+  }
+
+  // One offer per (framework, role, agent) and cycle: a fair-stage grant joins the quota-stage
+  // grant of the same agent, as Mesos merges them into one `offerable` entry.
+  const auto key = std::make_tuple(framework_index, role_index, agent_index);
+  if (stage == Stage::fair && !cycle.quota_grants.empty()) {
+    if (auto it = cycle.quota_grants.find(key); it != cycle.quota_grants.end()) {
+      cycle.grants[it->second].resources += tagged;
+      return;
+    }
+  }
+  if (stage == Stage::quota) cycle.quota_grants.emplace(key, cycle.grants.size());
+  cycle.grants.push_back(Grant{frameworks_[framework_index].id, agent.id, role.name, std::move(tagged)});
+}
+
+}  // namespace dcos
