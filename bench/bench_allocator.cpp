@@ -1,0 +1,234 @@
+// bench_allocator: one allocation cycle of the hierarchical DRF allocator, in the shape of Mesos's
+// `HierarchicalAllocator_BENCHMARK_Test.DeclineOffers` (src/tests/hierarchical_allocator_tests.cpp):
+// every agent has "cpus:24;mem:4096;disk:4096;ports:[31000-32000]", of which
+// "cpus:16;mem:2014;disk:1024" and 16 two-port ranges are used by framework (agent % frameworks);
+// each cycle every framework declines everything it was offered with a filter of 365 days (the
+// longest Mesos takes), then `allocate()` runs. Only `allocate()` is timed as `cycle_s`; the
+// declines (`recover` calls) are timed apart as `decline_s`.
+//
+// Variants:
+//   decline     all frameworks in role "*" (Mesos's DeclineOffers);
+//   quota       frameworks spread over frameworks/10 roles, every role with a guarantee of its
+//               used resources plus half its share of the free ones (cpus and mem), so each cycle
+//               runs the quota stage, with headroom held back, and then the fair stage;
+//   suppressed  as `decline`, but 90% of the frameworks have suppressed offers.
+//
+// Each point runs in a forked child, so `peak_rss_mb` (getrusage ru_maxrss) is that point's own.
+// One JSON object per line: agents, frameworks, variant, cycle_s (wall time, mean over the cycles
+// after the first, which all follow a round of declines), cycle_cpu_s (the same in this thread's
+// CPU time, which other processes on the machine do not inflate), cycle_max_s, first_cycle_s,
+// decline_s, offers (per cycle, mean), setup_s, peak_rss_mb. About 20 s with the defaults on an
+// idle 2-core machine.
+//
+// Run (from the repository root):
+//   cmake --build build --target bench_allocator -j2 && ./build/bench/bench_allocator
+//   ./build/bench/bench_allocator --cycles 10 --points 10000x1000,20000x2000 --variants decline
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "dcos/allocator/allocator.hpp"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Point {
+  int agents;
+  int frameworks;
+};
+
+struct Settings {
+  // The diagonal (both doubled at each step) first, then the corners and edges of the grid.
+  std::vector<Point> points = {{1000, 100},  {2500, 250},  {5000, 500},  {10000, 1000}, {20000, 2000},
+                               {1000, 2000}, {20000, 100}, {10000, 100}, {20000, 1000}, {5000, 2000}};
+  std::vector<Point> variant_points = {{1000, 100}, {5000, 500}, {10000, 1000}, {20000, 2000}};
+  std::vector<std::string> variants = {"decline", "quota", "suppressed"};
+  int cycles = 6;
+};
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// CPU time of this thread: what a cycle costs when other processes share the cores.
+double thread_cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) / 1e9;
+}
+
+dcos::Resources parse(const std::string& text) { return dcos::parse_resources(text).value(); }
+
+// Mesos's `makePortRanges(31000-32000, 16)`: 16 ranges of two ports, evenly spaced.
+dcos::Resources used_ports() {
+  std::vector<dcos::Range> ranges;
+  const unsigned step = (32000 - 31000) / 16;
+  for (unsigned i = 0; i < 16; ++i) ranges.push_back({31000 + i * step, 31000 + i * step + 1});
+  dcos::Resource ports;
+  ports.name = "ports";
+  ports.type = dcos::ValueType::ranges;
+  ports.ranges = dcos::Ranges(ranges);
+  return dcos::Resources{ports};
+}
+
+std::string role_of(const std::string& variant, int framework, int roles) {
+  if (variant != "quota") return "*";
+  return fmt::format("role-{:04}", framework % roles);
+}
+
+// Runs one point in this process and prints its JSON line.
+void run_point(const std::string& variant, Point point, int cycles) {
+  const auto setup_start = Clock::now();
+  dcos::AllocatorOptions options;
+  options.allocation_interval = std::chrono::seconds(1);
+  auto allocator = dcos::make_drf_allocator(options);
+  const int roles = std::max(1, point.frameworks / 10);
+
+  std::vector<dcos::FrameworkId> frameworks;
+  for (int i = 0; i < point.frameworks; ++i) {
+    frameworks.emplace_back(fmt::format("framework-{:06}", i));
+    allocator->add_framework(frameworks.back(), {role_of(variant, i, roles)}, true);
+  }
+  const dcos::Resources agent_total = parse("cpus:24;mem:4096;disk:4096;ports:[31000-32000]");
+  const dcos::Resources used = parse("cpus:16;mem:2014;disk:1024") + used_ports();
+  for (int i = 0; i < point.agents; ++i) {
+    const int holder = i % point.frameworks;
+    allocator->add_agent(dcos::AgentId(fmt::format("agent-{:06}", i)), agent_total,
+                         {{frameworks[holder], used.allocated_to(role_of(variant, holder, roles))}});
+  }
+  if (variant == "quota") {
+    // Per role: what its frameworks use, plus half of its share of the free resources.
+    const double agents_per_role = static_cast<double>(point.agents) / roles;
+    for (int r = 0; r < roles; ++r) {
+      dcos::Quota quota;
+      quota.guarantees = {{"cpus", agents_per_role * (16 + 4)}, {"mem", agents_per_role * (2014 + 1041)}};
+      if (!allocator->update_quota(fmt::format("role-{:04}", r), quota)) std::abort();
+    }
+  }
+  if (variant == "suppressed") {
+    for (int i = 0; i < point.frameworks; ++i) {
+      if (i % 10 != 0) allocator->suppress(frameworks[i], {});
+    }
+  }
+  const double setup_s = seconds_since(setup_start);
+
+  dcos::TimePoint now(std::chrono::seconds(1'700'000'000));
+  std::vector<double> cycle_times, cycle_cpu;
+  double decline_total = 0;
+  std::size_t offers_total = 0;
+  std::vector<dcos::Grant> grants;
+  for (int cycle = 0; cycle < cycles; ++cycle) {
+    const auto decline_start = Clock::now();
+    for (const dcos::Grant& grant : grants) {
+      allocator->recover(grant.framework, grant.agent, grant.resources, std::chrono::hours(24 * 365), now);
+    }
+    if (cycle > 0) decline_total += seconds_since(decline_start);
+    now += std::chrono::seconds(1);
+    const auto start = Clock::now();
+    const double cpu_start = thread_cpu_seconds();
+    grants = allocator->allocate(now);
+    cycle_cpu.push_back(thread_cpu_seconds() - cpu_start);
+    cycle_times.push_back(seconds_since(start));
+    if (cycle > 0) offers_total += grants.size();
+  }
+
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  const int steady = std::max(1, cycles - 1);
+  double steady_total = 0, steady_max = 0, steady_cpu = 0;
+  for (std::size_t i = 1; i < cycle_times.size(); ++i) {
+    steady_total += cycle_times[i];
+    steady_max = std::max(steady_max, cycle_times[i]);
+    steady_cpu += cycle_cpu[i];
+  }
+  std::cout << fmt::format(
+                   "{{\"agents\":{},\"frameworks\":{},\"variant\":\"{}\",\"cycle_s\":{:.4f},\"cycle_cpu_s\":{:.4f},"
+                   "\"cycle_max_s\":{:.4f},\"first_cycle_s\":{:.4f},\"decline_s\":{:.4f},\"offers\":{},\"cycles\":{},"
+                   "\"setup_s\":{:.3f},\"peak_rss_mb\":{:.1f}}}",
+                   point.agents, point.frameworks, variant, steady_total / steady, steady_cpu / steady, steady_max,
+                   cycle_times.front(),
+                   decline_total / steady, offers_total / static_cast<std::size_t>(steady), cycles, setup_s,
+                   static_cast<double>(usage.ru_maxrss) / 1024.0)
+            << std::endl;
+}
+
+std::vector<Point> parse_points(const std::string& text) {
+  std::vector<Point> points;
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, ',');) {
+    const auto x = item.find('x');
+    if (x == std::string::npos) throw std::invalid_argument("points look like 10000x1000,20000x2000");
+    points.push_back({std::stoi(item.substr(0, x)), std::stoi(item.substr(x + 1))});
+  }
+  return points;
+}
+
+std::vector<std::string> parse_list(const std::string& text) {
+  std::vector<std::string> items;
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, ',');) items.push_back(item);
+  return items;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Settings settings;
+  bool points_given = false;
+  try {
+    for (int i = 1; i < argc; ++i) {
+      const std::string flag = argv[i];
+      if (i + 1 >= argc) throw std::invalid_argument("missing value for " + flag);
+      const std::string value = argv[++i];
+      if (flag == "--cycles") {
+        settings.cycles = std::max(2, std::stoi(value));
+      } else if (flag == "--points") {
+        settings.points = parse_points(value);
+        points_given = true;
+      } else if (flag == "--variants") {
+        settings.variants = parse_list(value);
+      } else {
+        throw std::invalid_argument("unknown flag " + flag + " (--cycles N, --points AxF,..., --variants a,b)");
+      }
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "bench_allocator: " << e.what() << std::endl;
+    return 2;
+  }
+  for (const std::string& variant : settings.variants) {
+    const auto& points = variant == "decline" || points_given ? settings.points : settings.variant_points;
+    for (const Point& point : points) {
+      const pid_t child = fork();
+      if (child < 0) {
+        std::perror("fork");
+        return 1;
+      }
+      if (child == 0) {
+        run_point(variant, point, settings.cycles);
+        std::_Exit(0);
+      }
+      int status = 0;
+      waitpid(child, &status, 0);
+      if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        std::cerr << "bench_allocator: point " << point.agents << "x" << point.frameworks << " (" << variant
+                  << ") failed" << std::endl;
+        return 1;
+      }
+    }
+  }
+  return 0;
+}
