@@ -363,7 +363,10 @@ void HierarchicalAllocator::add_filter(Index framework_index, Index agent_index,
     if (it->role == role && it->epoch == epoch && it->until >= until && it->refused.contains(refused)) return;
   }
   const auto kept = std::remove_if(first, last, [&](const Filter& f) {
-    return f.until <= now || (f.role == role && (f.epoch != epoch || (until >= f.until && refused.contains(f.refused))));
+    if (f.until <= now) return true;
+    const Member* of_role = f.role == role ? m : member(framework_index, f.role);
+    if (of_role == nullptr || f.epoch != of_role->epoch) return true;  // Revived or left.
+    return f.role == role && until >= f.until && refused.contains(f.refused);
   });
   const auto position = filters.erase(kept, last);
   filters.insert(position, Filter{framework_index, role, epoch, std::move(refused), until});
@@ -400,22 +403,20 @@ void HierarchicalAllocator::remove_framework(const FrameworkId& id) {
   if (!framework) return;
   framework->roles.clear();
   framework->suppressed.clear();
-  bool holds = false;
-  for (const Tracked& t : framework->tracked) holds = holds || roles_[t.role].members[t.client].agents > 0;
-  if (holds) {
-    // Holdings live with the agents: removing a framework that holds anything visits them all.
-    for (const auto& [agent_id, agent_index] : agent_index_) {
-      Agent& agent = agents_[agent_index];
-      Holding* h = agent.present ? holding(agent, index) : nullptr;
-      if (h == nullptr) continue;
-      const Resources held = std::move(h->resources);
-      std::erase_if(agent.holdings, [&](const Holding& other) { return other.framework == index; });
-      release(index, agent_index, held);
-      give_back(agent_index, held);
-      mark_dirty(agent_index);
-    }
+  // Holdings and filters live with the agents: removing a framework visits them all (a rare
+  // event; a cycle never pays for it).
+  for (const auto& [agent_id, agent_index] : agent_index_) {
+    Agent& agent = agents_[agent_index];
+    if (!agent.present) continue;
+    std::erase_if(agent.filters, [&](const Filter& f) { return f.framework == index; });
+    Holding* h = holding(agent, index);
+    if (h == nullptr) continue;
+    const Resources held = std::move(h->resources);
+    std::erase_if(agent.holdings, [&](const Holding& other) { return other.framework == index; });
+    release(index, agent_index, held);
+    give_back(agent_index, held);
+    mark_dirty(agent_index);
   }
-  // Its decline filters go stale with its memberships (their epochs are never reused).
   const std::vector<Tracked> tracked = framework->tracked;
   for (const Tracked& t : tracked) untrack_if_idle(index, t.role);
   DCOS_ASSERT(framework->tracked.empty());
