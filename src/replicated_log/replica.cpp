@@ -128,10 +128,12 @@ void Replica::on_write(Address from, const WriteRequest& request) {
     return reply(from, response);
   }
   if (position < begin_) {
-    // Truncated: the position was chosen long ago; a write can only come from a proposer that
-    // fell behind. Stay silent, as Mesos does; it will be demoted by the other replicas.
-    log_->debug("replica ignoring write to truncated position={} begin={}", position, begin_);
-    return;
+    // Truncated: the position was chosen long ago, so the writer fell behind. Mesos stays
+    // silent here, but if every replica truncated the position the writer would wait forever;
+    // a rejection tells it to step down and elect again.
+    response.verdict = Verdict::rejected;
+    response.promised = metadata_.promised;
+    return reply(from, response);
   }
 
   auto existing = action(position);
@@ -149,13 +151,17 @@ void Replica::on_write(Address from, const WriteRequest& request) {
 
   if (*existing && (*existing)->learned) {
     // A learned value is never overwritten (a learned message may overtake the write that
-    // chose it, MESOS-1271). Acknowledge only the very same value: the proposer may then count
-    // us, which is true, since that value is chosen. A different value gets no answer.
+    // chose it, MESOS-1271). The very same value is acknowledged: counting us is true, that
+    // value is chosen. A different one comes from a writer that was displaced without noticing
+    // (we learned without promising); if every replica learned the position, silence would
+    // leave it waiting forever, so reject it.
     if (same_value(**existing, request.action)) {
       response.verdict = Verdict::accepted;
-      reply(from, response);
+    } else {
+      response.verdict = Verdict::rejected;
+      response.promised = std::max(effective, (*existing)->performed.value_or(Proposal{}));
     }
-    return;
+    return reply(from, response);
   }
 
   if (*existing && (*existing)->performed == request.proposal &&

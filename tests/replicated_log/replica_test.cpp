@@ -225,7 +225,10 @@ TEST_CASE("a learned position is never overwritten", "[replicated_log][core]") {
   Fixture f;
   REQUIRE(f.promise(implicit(1)).verdict == Verdict::accepted);
   f.step(LearnedMessage{learned(append_value(1, "chosen"))});
-  CHECK_FALSE(f.write(write(2, append_value(1, "other"))));  // No answer.
+  auto other = f.write(write(2, append_value(1, "other")));
+  REQUIRE(other);  // Rejected, so that a displaced writer learns it.
+  CHECK(other->verdict == Verdict::rejected);
+  CHECK(other->promised == Proposal{1, 1});
   auto same = f.write(write(2, append_value(1, "chosen")));
   REQUIRE(same);
   CHECK(same->verdict == Verdict::accepted);
@@ -262,8 +265,10 @@ TEST_CASE("truncation drops positions below it and answers them with learned tom
   CHECK(p.action->learned);
   CHECK(p.action->tombstone);
   CHECK(p.action->type == ActionType::nop);
-  // Writes to truncated positions get no answer.
-  CHECK_FALSE(f.write(write(9, append_value(1, "late"))));
+  // Writes to truncated positions are rejected: the writer fell behind.
+  auto late = f.write(write(9, append_value(1, "late")));
+  REQUIRE(late);
+  CHECK(late->verdict == Verdict::rejected);
 
   // A second truncation (Mesos LogStorageTest.Truncate) and a restart keep `begin`.
   f.step(LearnedMessage{learned(truncate_value(11, 10))});
