@@ -242,6 +242,7 @@ void HierarchicalAllocator::add_to_roles(Index role, const Quantities& reserved,
       r.reserved -= reserved;
       r.unreserved_allocated -= unreserved;
     }
+    if (r.parent == no_role && !r.guarantees.empty()) r.guarantees_met = unsatisfied(r).empty();
   }
 }
 
@@ -282,10 +283,11 @@ void HierarchicalAllocator::release(Index framework_index, Index agent_index, co
     Member* m = member(framework_index, role_index);
     DCOS_ASSERT(m != nullptr);
     const Client client = static_cast<Client>(m - role.members.data());
-    const Quantities quantities = scalar_quantities(part, names_);
+    Quantities quantities, unreserved;
+    count_scalars(part, names_, quantities, unreserved);
     role.frameworks.unallocated(client, quantities);
     role_sorter_.unallocated(*role.client, quantities);
-    add_to_roles(role_index, {}, unreserved_quantities(part, names_), false);
+    add_to_roles(role_index, {}, unreserved, false);
     if (h == nullptr || !has_allocation_role(h->resources, name)) --m->agents;
     if (!subscribed(frameworks_[framework_index], role_index)) untrack_if_idle(framework_index, role_index);
   });
@@ -294,9 +296,13 @@ void HierarchicalAllocator::release(Index framework_index, Index agent_index, co
 void HierarchicalAllocator::give_back(Index agent_index, const Resources& tagged) {
   Agent& agent = agents_[agent_index];
   if (agent.overcommitted) return recompute_available(agent_index);
-  const Resources plain = tagged.unallocated();
+  Resources plain = tagged.unallocated();
   const Quantities unreserved = unreserved_quantities(plain, names_);
-  agent.available += plain;
+  if (agent.available.empty()) {
+    agent.available = std::move(plain);
+  } else {
+    agent.available += plain;
+  }
   agent.available_unreserved += unreserved;
   available_unreserved_ += unreserved;
 }
@@ -738,6 +744,7 @@ Result<void> HierarchicalAllocator::update_quota(const std::string& role, const 
   r.guarantees = Quantities{};
   r.limits.clear();
   for (const auto& [name, value] : quota.guarantees) r.guarantees.set(names_.index(name), to_milli(value));
+  r.guarantees_met = unsatisfied(r).empty();
   for (const auto& [name, value] : quota.limits) r.limits.emplace_back(names_.index(name), to_milli(value));
   mark_all_dirty();
   return {};

@@ -95,6 +95,7 @@ class HierarchicalAllocator final : public Allocator {
     std::optional<double> weight;  // As set by UPDATE_WEIGHTS.
     Quota quota;                   // Top-level roles only.
     Quantities guarantees;
+    bool guarantees_met = true;  // Consumed quota covers `guarantees` (kept by `add_to_roles`).
     std::vector<std::pair<std::size_t, Milli>> limits;
     Quantities reserved;              // Reservations for this role and its subroles.
     Quantities unreserved_allocated;  // Unreserved scalars allocated to it and its subroles.
@@ -183,6 +184,11 @@ class HierarchicalAllocator final : public Allocator {
   void allocate_agent(Index agent, Stage stage, Cycle& cycle);
   void offer_to_role(Index agent, Index role, Stage stage, Cycle& cycle);
   Quantities unsatisfied(const Role& top) const;
+  // The offer for `role` from `available` (its view of `agent`) in `stage`: `available` itself,
+  // or `storage` when quota limits or headroom hold some back; null when stage 1 has nothing
+  // towards the role's guarantees. `guarantee_part` gets the guaranteed quantities.
+  const Resources* shape_offer(const Agent& agent, const Role& role, Stage stage, const Resources& available,
+                               const Cycle& cycle, std::optional<Resources>& storage, Quantities& guarantee_part);
   bool filtered(const Agent& agent, const Member& member, Index role, const Resources& offer, TimePoint now) const;
   std::optional<std::size_t> matching_request(const Framework& framework, const Agent& agent,
                                                const Resources& offer) const;

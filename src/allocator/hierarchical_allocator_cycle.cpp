@@ -18,10 +18,13 @@ std::vector<HierarchicalAllocator::Index> HierarchicalAllocator::take_candidates
   // framework added, activated, revived or requesting; weights; quota). An agent left out would
   // get no grant if it were visited (docs/design/allocator.md, "Incremental cycles").
   std::vector<Index> candidates;
-  if (all_dirty_ || options_.full_scan) {
+  if (all_dirty_ || options_.full_scan || dirty_agents_.size() * 8 > agent_index_.size()) {
+    // Everyone, or so many that a walk in id order beats sorting them by id.
+    const bool everyone = all_dirty_ || options_.full_scan;
     for (const auto& [id, index] : agent_index_) {
-      agents_[index].dirty = false;
-      if (eligible(index)) candidates.push_back(index);
+      Agent& agent = agents_[index];
+      if ((everyone || agent.dirty) && eligible(index)) candidates.push_back(index);
+      agent.dirty = false;
     }
     all_dirty_ = false;
   } else {
@@ -104,8 +107,7 @@ void HierarchicalAllocator::allocate_agent(Index agent_index, Stage stage, Cycle
     const Index role = role_of_client_[role_client];
     if (stage == Stage::quota) {
       if (cycle.required_headroom.empty()) return false;
-      const Role& top = roles_[roles_[role].top];
-      if (top.guarantees.empty() || unsatisfied(top).empty()) return true;
+      if (roles_[roles_[role].top].guarantees_met) return true;
     }
     offer_to_role(agent_index, role, stage, cycle);
     return true;
@@ -120,7 +122,6 @@ void HierarchicalAllocator::allocate_agent(Index agent_index, Stage stage, Cycle
 void HierarchicalAllocator::offer_to_role(Index agent_index, Index role_index, Stage stage, Cycle& cycle) {
   Agent& agent = agents_[agent_index];
   Role& role = roles_[role_index];
-  const Role& top = roles_[role.top];
 
   // What the role may be offered here: unreserved resources and its (and its ancestors')
   // reservations. Most agents hold no reservations and need no copy.
@@ -132,8 +133,6 @@ void HierarchicalAllocator::offer_to_role(Index agent_index, Index role_index, S
   refresh_view();
   if (view().empty()) return;
 
-  const bool limited = !top.limits.empty();
-  const bool simple = stage == Stage::fair && !limited && cycle.required_headroom.empty();
   // The offer is the same for every framework of the role until one takes it.
   std::optional<Resources> offer_storage;
   const Resources* offer = nullptr;
@@ -151,48 +150,11 @@ void HierarchicalAllocator::offer_to_role(Index agent_index, Index role_index, S
       return *cache;
     };
     if (!allocatable_cached(available, view_allocatable)) return true;
-
     if (offer == nullptr) {
-      if (simple) {
-        offer = &available;
-      } else {
-        // Reservations, non-scalars and, in stage 1, the guaranteed part are always offered;
-        // further unreserved scalars only within quota limits and above the required headroom
-        // (Mesos's stages 1 and 2 in `__generateOffers`).
-        Resources offered, scalars;
-        for (const Resource& r : available) {
-          if (r.type == ValueType::scalar && !r.reserved()) {
-            scalars += r;
-          } else if (stage == Stage::fair || r.type != ValueType::scalar || r.role == role.name) {
-            offered += r;
-          }
-        }
-        Resources additional = scalars;
-        guarantee_part = Quantities{};
-        if (stage == Stage::quota) {
-          const Resources guaranteed = shrink_to(scalars, unsatisfied(top), names_);
-          // Nothing here moves the role towards its guarantees: its reservations wait for the
-          // fair stage.
-          if (guaranteed.empty()) return false;
-          guarantee_part = scalar_quantities(guaranteed, names_);
-          additional -= guaranteed;
-          offered += guaranteed;
-        }
-        if (limited && !additional.empty()) {
-          const Quantities consumed = top.reserved + top.unreserved_allocated + guarantee_part;
-          std::vector<std::pair<std::size_t, Milli>> remaining;
-          for (const auto& [name, limit] : top.limits) {
-            remaining.emplace_back(name, std::max<Milli>(0, limit - consumed.get(name)));
-          }
-          additional = shrink_to_limits(additional, std::move(remaining), names_);
-        }
-        if (!cycle.required_headroom.empty() && !additional.empty()) {
-          additional = shrink_to(additional, saturating_minus(available_unreserved_, cycle.required_headroom), names_);
-        }
-        offered += additional;
-        offer_storage = std::move(offered);
-        offer = &*offer_storage;
-      }
+      offer = shape_offer(agent, role, stage, available, cycle, offer_storage, guarantee_part);
+      // Nothing here moves the role towards its guarantees: its reservations wait for the fair
+      // stage.
+      if (offer == nullptr) return false;
       offer_allocatable.reset();
     }
     if (!allocatable_cached(*offer, offer_allocatable)) return true;
@@ -225,6 +187,60 @@ void HierarchicalAllocator::offer_to_role(Index agent_index, Index role_index, S
     refresh_view();
     return true;
   });
+}
+
+const Resources* HierarchicalAllocator::shape_offer(const Agent& agent, const Role& role, Stage stage,
+                                                    const Resources& available, const Cycle& cycle,
+                                                    std::optional<Resources>& storage, Quantities& guarantee_part) {
+  // Reservations, non-scalars and, in stage 1, the guaranteed part are always offered; further
+  // unreserved scalars only within the quota limits and above the required headroom (Mesos's
+  // stages 1 and 2 in `__generateOffers`). Decided on quantities first: when nothing is held
+  // back, the offer is `available` itself and nothing is copied.
+  const Role& top = roles_[role.top];
+  const bool limited = !top.limits.empty();
+  const bool headroom = !cycle.required_headroom.empty();
+  if (stage == Stage::fair && !limited && !headroom) return &available;
+
+  const Quantities& unreserved = agent.available_unreserved;  // The view's unreserved scalars.
+  Quantities missing, remaining_limits, surplus;
+  guarantee_part = Quantities{};
+  if (stage == Stage::quota) {
+    missing = unsatisfied(top);
+    for (std::size_t i = 0; i < unreserved.size(); ++i) guarantee_part.set(i, std::min(unreserved.get(i), missing.get(i)));
+    if (guarantee_part.empty()) return nullptr;
+  }
+  const Quantities extra = unreserved - guarantee_part;
+  std::vector<std::pair<std::size_t, Milli>> limits;
+  if (limited) {
+    const Quantities consumed = top.reserved + top.unreserved_allocated + guarantee_part;
+    for (const auto& [name, limit] : top.limits) limits.emplace_back(name, std::max<Milli>(0, limit - consumed.get(name)));
+  }
+  if (headroom) surplus = saturating_minus(available_unreserved_, cycle.required_headroom);
+  const bool within_limits = std::all_of(limits.begin(), limits.end(),
+                                         [&](const auto& limit) { return extra.get(limit.first) <= limit.second; });
+  const bool within_headroom = !headroom || surplus.contains(extra);
+  // Stage 1 offers only the role's own reservations: an agent with none offers all it has.
+  if (within_limits && within_headroom && (stage == Stage::fair || !agent.reserved)) return &available;
+
+  Resources offered, scalars;
+  for (const Resource& r : available) {
+    if (r.type == ValueType::scalar && !r.reserved()) {
+      scalars += r;
+    } else if (stage == Stage::fair || r.type != ValueType::scalar || r.role == role.name) {
+      offered += r;
+    }
+  }
+  Resources additional = scalars;
+  if (stage == Stage::quota) {
+    const Resources guaranteed = shrink_to(scalars, missing, names_);
+    additional -= guaranteed;
+    offered += guaranteed;
+  }
+  if (!within_limits) additional = shrink_to_limits(additional, std::move(limits), names_);
+  if (!within_headroom) additional = shrink_to(additional, surplus, names_);
+  offered += additional;
+  storage = std::move(offered);
+  return &*storage;
 }
 
 bool HierarchicalAllocator::filtered(const Agent& agent, const Member& member, Index role, const Resources& offer,

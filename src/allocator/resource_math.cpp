@@ -116,7 +116,11 @@ Resource common_part(const Resource& have, const Resource& want) {
 
 Resources take(Resources& from, const Resources& want) {
   if (from.contains(want)) {  // The usual case: a whole offer or task comes back.
-    from -= want;
+    if (want.contains(from)) {
+      from = Resources{};  // All of it: no range arithmetic.
+    } else {
+      from -= want;
+    }
     return want;
   }
   Resources taken;
