@@ -532,6 +532,44 @@ TEST_CASE("A request for resources steers offers to agents that hold them", "[al
   CHECK(grants_per_framework(allocator->allocate(t0 + 2s))["framework1"] == 1);
 }
 
+TEST_CASE("Once its last request is met a framework takes any agent, from the rest of that cycle on",
+          "[allocator][core]") {
+  // framework1 alone, asking for agent2: agent1 is passed over, agent2 meets the request, agent3
+  // (later in the same cycle) is taken as usual; agent1 follows in the next cycle.
+  auto allocator = dcos::make_drf_allocator();
+  allocator->add_framework(framework(1), {"r"}, true);
+  for (int i = 1; i <= 3; ++i) allocator->add_agent(agent(i), R("cpus:1;mem:512"), {});
+  CHECK(allocator->allocate(t0).size() == 3);  // No request yet: everything.
+  allocator->suppress(framework(1), {});
+  for (int i = 1; i <= 3; ++i) allocator->recover(framework(1), agent(i), R("cpus:1;mem:512").allocated_to("r"), std::nullopt, t0);
+  CHECK(allocator->allocate(t0).empty());
+  allocator->request(framework(1), {{agent(2), {}}});
+  allocator->revive(framework(1), {});
+  auto grants = allocator->allocate(t0 + 1s);
+  REQUIRE(grants.size() == 2);
+  CHECK(grants[0].agent == agent(2));
+  CHECK(grants[1].agent == agent(3));
+  check_grant(only(allocator->allocate(t0 + 2s)), framework(1), agent(1), "r", R("cpus:1;mem:512"));
+}
+
+TEST_CASE("Used resources without an allocation role count against the framework's first role",
+          "[allocator][core]") {
+  // An agent re-registers with a task whose resources carry no allocation role; the master later
+  // recovers them untagged, and more than is held (tolerated: only what is held comes back).
+  auto allocator = dcos::make_drf_allocator();
+  allocator->add_framework(framework(1), {"a", "x"}, true);
+  allocator->add_framework(framework(2), {"c"}, true);
+  allocator->add_agent(agent(1), R("cpus:2;mem:1024"), {{framework(1), R("cpus:1;mem:512")}});
+  // a = 0.5 (the used half), c = x = 0 -> c (by name) gets the free half.
+  check_grant(only(allocator->allocate(t0)), framework(2), agent(1), "c", R("cpus:1;mem:512"));
+  CHECK(allocator->roles().front().name == "a");
+  CHECK(allocator->roles().front().allocated == dcos::ResourceQuantities{{"cpus", 1}, {"mem", 512}});
+  allocator->recover(framework(1), agent(1), R("cpus:4;mem:512"), std::nullopt, t0);
+  CHECK(allocator->roles().front().allocated.empty());
+  // a = x = 0, c = 0.5; a has had one grant (the used resources), x none -> framework1 as x.
+  check_grant(only(allocator->allocate(t0)), framework(1), agent(1), "x", R("cpus:1;mem:512"));
+}
+
 TEST_CASE("RESERVE through update_allocation: the reservation is offered to its role only", "[allocator][core]") {
   auto allocator = dcos::make_drf_allocator();
   allocator->add_framework(framework(1), {"eng"}, true);
