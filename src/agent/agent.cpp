@@ -77,11 +77,14 @@ Agent::Agent(asio::any_io_executor executor, Clock& clock, AgentConfig config)
     : executor_(std::move(executor)), clock_(clock), config_(std::move(config)), start_time_(clock.now()) {
   if (config_.hostname.empty()) config_.hostname = config_.ip;
   resources_ = detect_resources(config_.work_dir, config_.resources);
+  boot_id_ = config_.boot_id.empty() ? current_boot_id() : config_.boot_id;
 }
 
 Agent::~Agent() {
   stop(true);
   *alive_ = false;
+  // Watchers, timers and health checkers hold callbacks into `this`: end them first.
+  runs_.clear();
 }
 
 Result<std::uint16_t> Agent::start() {
@@ -100,23 +103,48 @@ Result<std::uint16_t> Agent::start() {
     return http::make_json_response(request, http::Status::ok, v1::dump({{"flags", flags}}));
   });
   router->add("/metrics/snapshot", [this](const http::Request& request) {
+    size_t registering = 0, running = 0, terminating = 0;
+    for (const auto& [cid, run] : runs_) {
+      if (run->state == RunState::registering || run->state == RunState::launching) ++registering;
+      else if (run->state == RunState::running) ++running;
+      else if (run->state == RunState::terminating) ++terminating;
+    }
     nlohmann::json m = {{"slave/registered", registered_ ? 1 : 0},
                         {"slave/uptime_secs", to_seconds(clock_.now() - start_time_)},
                         {"slave/tasks_running", running_tasks()},
+                        {"slave/executors_registering", registering},
+                        {"slave/executors_running", running},
+                        {"slave/executors_terminating", terminating},
+                        {"slave/frameworks_active", frameworks_.size()},
                         {"slave/cpus_total", resources_.scalar("cpus")},
                         {"slave/mem_total", resources_.scalar("mem")},
-                        {"slave/disk_total", resources_.scalar("disk")}};
+                        {"slave/disk_total", resources_.scalar("disk")},
+                        {"gc/path_removals_pending", gc_.size()}};
     return http::make_json_response(request, http::Status::ok, v1::dump(m));
   });
+  auto executor_api = [this](const http::Request& request) { return this->executor_api(request); };
+  router->add("/api/v1/executor", executor_api);
+  router->add("/slave(1)/api/v1/executor", executor_api);
+  auto statistics = [this](const http::Request& request) { return statistics_endpoint(request); };
+  router->add("/monitor/statistics", statistics);
+  router->add("/monitor/statistics.json", statistics);
+  add_file_routes(*router);
+
+  if (auto recovered = recover(); !recovered) {
+    log::get("agent")->error("recovery failed work_dir={} error={}", config_.work_dir, recovered.error().message);
+    return tl::unexpected(recovered.error());
+  }
   server_ = std::make_unique<http::Server>(executor_, router, config_.limits);
   auto port = server_->listen(config_.ip, config_.port);
   if (!port) return port;
   config_.port = *port;
+  recovering_ = false;
   master_client_ = http::Client::create(executor_, config_.master);
   log::get("agent")->info("agent started address={}:{} master={} resources={}", config_.ip, *port,
                           config_.master.to_string(), resources_.to_string());
   connect();
   retry_timer_ = clock_.schedule(std::chrono::seconds(1), [this] { on_retry_tick(); });
+  gc_timer_ = clock_.schedule(config_.disk_watch_interval, [this] { on_gc_tick(); });
   return port;
 }
 
@@ -125,32 +153,88 @@ void Agent::stop(bool kill_tasks) {
   stopped_ = true;
   retry_timer_.reset();
   reconnect_timer_.reset();
+  reregistration_timer_.reset();
+  gc_timer_.reset();
   if (close_stream_) (*close_stream_)();
   if (master_client_) master_client_->close();
   if (server_) server_->stop();
-  if (kill_tasks) {
-    for (auto& [key, run] : tasks_) {
-      if (run.pid > 0 && run.watcher) signal_group(run.pid, SIGKILL);
+  for (auto& [cid, run] : runs_) {
+    run->registration_timer.reset();
+    run->kill_timer.reset();
+    run->heartbeat_timer.reset();
+    run->health.reset();
+    run->fetcher.reset();
+    if (kill_tasks) {
+      if (run->pid > 0 && !run->exited) signal_group(run->pid, SIGKILL);
+      remove_runtime_record(*run);
+    } else {
+      // Leave the process for a restarted agent: stop watching it without reaping it.
+      run->watcher.reset();
     }
   }
 }
 
 size_t Agent::running_tasks() const {
-  return std::count_if(tasks_.begin(), tasks_.end(), [](const auto& entry) { return !is_terminal(entry.second.state); });
+  size_t n = 0;
+  for (const auto& [cid, run] : runs_) {
+    for (const auto& [id, task] : run->tasks) n += is_terminal(task.state) ? 0 : 1;
+  }
+  return n;
+}
+
+bool Agent::executor_subscribed(const FrameworkId& framework, const ExecutorId& executor) const {
+  const ExecutorRun* run = find_run(framework, executor);
+  return run && run->stream && !run->stream->closed();
+}
+
+std::optional<std::string> Agent::sandbox(const FrameworkId& framework, const ExecutorId& executor) const {
+  const ExecutorRun* run = find_run(framework, executor);
+  if (!run) return std::nullopt;
+  return run->sandbox;
+}
+
+Agent::ExecutorRun* Agent::find_run(const FrameworkId& framework, const ExecutorId& executor) {
+  auto it = active_runs_.find({framework, executor});
+  if (it == active_runs_.end()) return nullptr;
+  auto run = runs_.find(it->second);
+  return run == runs_.end() ? nullptr : run->second.get();
+}
+
+const Agent::ExecutorRun* Agent::find_run(const FrameworkId& framework, const ExecutorId& executor) const {
+  return const_cast<Agent*>(this)->find_run(framework, executor);
+}
+
+Agent::ExecutorRun* Agent::run_of_task(const FrameworkId& framework, const TaskId& task) {
+  auto it = task_runs_.find({framework, task});
+  if (it == task_runs_.end()) return nullptr;
+  auto run = runs_.find(it->second);
+  return run == runs_.end() ? nullptr : run->second.get();
+}
+
+nlohmann::json Agent::agent_info() const {
+  nlohmann::json info = {{"hostname", config_.hostname}, {"port", config_.port}, {"resources", to_json(resources_)}};
+  if (auto attributes = parse_attributes(config_.attributes); attributes && !attributes->empty()) {
+    info["attributes"] = to_json(*attributes);
+  }
+  if (!id_.empty()) info["id"] = id_;
+  return info;
 }
 
 nlohmann::json Agent::registration() const {
   nlohmann::json tasks = nlohmann::json::array();
   std::set<FrameworkId> frameworks;
-  for (const auto& [key, run] : tasks_) {
-    // The newest state, even if its update is not yet acknowledged.
-    tasks.push_back({{"framework_id", run.framework_id}, {"task", v1::to_json(run.info)},
-                     {"state", v1::to_string(run.state)}});
-    frameworks.insert(run.framework_id);
+  for (const auto& [cid, run] : runs_) {
+    if (auto f = frameworks_.find(run->framework_id); f != frameworks_.end() && f->second.removed) continue;
+    for (const auto& [id, task] : run->tasks) {
+      // The newest state, even if its update is not yet acknowledged.
+      tasks.push_back({{"framework_id", run->framework_id}, {"executor_id", run->id}, {"task", v1::to_json(task.info)},
+                       {"state", v1::to_string(task.state)}});
+      frameworks.insert(run->framework_id);
+    }
   }
   nlohmann::json framework_infos = nlohmann::json::array();
   for (const auto& id : frameworks) {
-    if (auto it = frameworks_.find(id); it != frameworks_.end()) framework_infos.push_back(v1::to_json(it->second));
+    if (auto it = frameworks_.find(id); it != frameworks_.end()) framework_infos.push_back(v1::to_json(it->second.info));
   }
   nlohmann::json registration = {{"hostname", config_.hostname},
                                  {"port", config_.port},
@@ -238,21 +322,25 @@ void Agent::on_event(const nlohmann::json& event) {
       kill_task(FrameworkId(kill.at("framework_id").at("value")), TaskId(kill.at("task_id").at("value")), grace);
     } else if (type == "ACKNOWLEDGE") {
       const auto& ack = event.at("acknowledge");
-      const FrameworkId framework(ack.at("framework_id").at("value"));
-      const TaskId task(ack.at("task_id").at("value"));
       auto uuid = base64_decode(ack.at("uuid").get<std::string>());
       if (!uuid) return;
-      if (auto next = updates_.acknowledge(framework, task, *uuid, clock_.now())) forward(*next);
-      forget_if_done(framework, task);
+      on_acknowledge(FrameworkId(ack.at("framework_id").at("value")), TaskId(ack.at("task_id").at("value")), *uuid);
     } else if (type == "SHUTDOWN_FRAMEWORK") {
       shutdown_framework(FrameworkId(event.at("shutdown_framework").at("framework_id").at("value")));
     } else if (type == "SHUTDOWN_EXECUTOR") {
-      // Command tasks: the executor is the task.
       const auto& shutdown = event.at("shutdown_executor");
-      kill_task(FrameworkId(shutdown.at("framework_id").at("value")), TaskId(shutdown.at("executor_id").at("value")),
-                std::nullopt);
+      const FrameworkId framework(shutdown.at("framework_id").at("value"));
+      const ExecutorId executor(shutdown.at("executor_id").at("value"));
+      if (ExecutorRun* run = find_run(framework, executor)) {
+        if (run->command_task) {
+          // The executor is the task.
+          kill_task(framework, TaskId(executor.value()), std::nullopt);
+        } else {
+          shutdown_executor(*run);
+        }
+      }
     } else if (type == "FRAMEWORK_MESSAGE") {
-      log::get("agent")->debug("framework message dropped: command tasks take no messages");
+      on_framework_message(event.at("framework_message"));
     }
   } catch (const nlohmann::json::exception& e) {
     log::get("agent")->error("malformed event from master type={} error={}", type, e.what());
@@ -260,154 +348,141 @@ void Agent::on_event(const nlohmann::json& event) {
 }
 
 void Agent::on_registered(const nlohmann::json& registered) {
-  id_ = AgentId(registered.at("agent_id").at("value").get<std::string>());
+  const AgentId id(registered.at("agent_id").at("value").get<std::string>());
+  if (id != id_) {
+    id_ = id;
+    // The agent id names every checkpoint path: record it for a restarted agent.
+    nlohmann::json info = agent_info();
+    info["attributes_text"] = config_.attributes;
+    if (auto written = write_atomically(layout().agent_info(id_), v1::dump(info)); !written) {
+      log::get("agent")->error("checkpoint failed error={}", written.error().message);
+    }
+    if (auto written = write_atomically(layout().latest_agent(), id_.value()); !written) {
+      log::get("agent")->error("checkpoint failed error={}", written.error().message);
+    }
+  }
   registered_ = true;
   reconnect_attempts_ = 0;
   log::get("agent")->info("registered with master agent={} master={}", id_, config_.master.to_string());
-  // Whatever the old master never acknowledged goes to the new connection.
+  // Whatever the old master (or the agent before a restart) never got acknowledged goes now.
   for (const StatusUpdate& update : updates_.heads(clock_.now())) forward(update);
 }
 
-void Agent::run_task(const nlohmann::json& run_json) {
-  const FrameworkId framework_id(run_json.at("framework_id").at("value").get<std::string>());
-  v1::FrameworkInfo framework_info = v1::decode_framework_info(v1::Fields(run_json.at("framework_info"), "framework_info."));
-  v1::TaskInfo info = v1::decode_task_info(v1::Fields(run_json.at("task"), "task."));
-  frameworks_[framework_id] = framework_info;
-  const auto key = std::make_pair(framework_id, info.task_id);
-  if (tasks_.contains(key)) return;  // A duplicate launch.
-  TaskRun& run = tasks_[key];
-  run.framework_id = framework_id;
-  run.info = std::move(info);
-  const std::string container_id = random_uuid_string();
-  run.sandbox = fmt::format("{}/slaves/{}/frameworks/{}/executors/{}/runs/{}", config_.work_dir, id_, framework_id,
-                            run.info.task_id, container_id);
-  if (!run.info.command) {
-    update(run, TaskState::failed, "Custom executors are not supported by this agent yet", "REASON_EXECUTOR_TERMINATED",
-           "SOURCE_AGENT");
-    return;
+bool Agent::record_update(ExecutorRun* run, const FrameworkId& framework, v1::TaskStatus status) {
+  if (auto f = frameworks_.find(framework); f != frameworks_.end() && f->second.removed) return false;
+  StatusUpdate update{framework, std::move(status)};
+  if (!updates_.accepts(update)) return false;
+  TaskRun* task = nullptr;
+  if (run) {
+    if (auto it = run->tasks.find(update.status.task_id); it != run->tasks.end()) task = &it->second;
   }
-  std::error_code ec;
-  fs::create_directories(run.sandbox, ec);
-  if (ec) {
-    update(run, TaskState::failed, fmt::format("Failed to create sandbox {}: {}", run.sandbox, ec.message()),
-           "REASON_CONTAINER_LAUNCH_FAILED", "SOURCE_AGENT");
-    return;
-  }
-  update(run, TaskState::starting, std::nullopt, std::nullopt);
-
-  const v1::CommandInfo& command = *run.info.command;
-  LaunchSpec spec;
-  if (command.shell) {
-    spec.argv = {"/bin/sh", "-c", command.value.value_or("")};
-  } else {
-    spec.argv = command.arguments.empty() ? std::vector<std::string>{command.value.value_or("")} : command.arguments;
-    spec.argv[0] = command.value.value_or(spec.argv[0]);
-  }
-  const char* path = std::getenv("PATH");
-  spec.environment = {
-      fmt::format("PATH={}", path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"),
-      "MESOS_SANDBOX=" + run.sandbox,
-      "MESOS_DIRECTORY=" + run.sandbox,
-      "MESOS_TASK_ID=" + run.info.task_id.value(),
-      "MESOS_FRAMEWORK_ID=" + framework_id.value(),
-      "MESOS_EXECUTOR_ID=" + run.info.task_id.value(),
-      "MESOS_SLAVE_ID=" + id_.value(),
-      "MESOS_AGENT_ENDPOINT=" + fmt::format("{}:{}", config_.ip, config_.port),
-      "MESOS_CONTAINER_ID=" + container_id,
-  };
-  if (const char* home = std::getenv("HOME")) spec.environment.push_back(fmt::format("HOME={}", home));
-  for (const auto& [name, value] : command.environment) spec.environment.push_back(name + "=" + value);
-  spec.directory = run.sandbox;
-  spec.stdout_path = run.sandbox + "/stdout";
-  spec.stderr_path = run.sandbox + "/stderr";
-  auto pid = spawn_process(spec);
-  if (!pid) {
-    update(run, TaskState::failed, pid.error().message, "REASON_CONTAINER_LAUNCH_FAILED");
-    return;
-  }
-  run.pid = *pid;
-  auto watcher = ProcessWatcher::watch(executor_, *pid, [this, key, alive = alive_](int status) {
-    if (*alive) on_exit(key.first, key.second, status);
-  });
-  if (!watcher) {
-    signal_group(*pid, SIGKILL);
-    update(run, TaskState::failed, watcher.error().message, "REASON_CONTAINER_LAUNCH_FAILED");
-    return;
-  }
-  run.watcher = std::move(*watcher);
-  update(run, TaskState::running, std::nullopt, std::nullopt);
-}
-
-void Agent::kill_task(const FrameworkId& framework, const TaskId& task, std::optional<Duration> grace) {
-  auto it = tasks_.find({framework, task});
-  if (it == tasks_.end()) return;
-  TaskRun& run = it->second;
-  if (is_terminal(run.state)) return;
-  run.kill_requested = true;
-  if (run.pid <= 0) {
-    update(run, TaskState::killed, "Killed before it started", "REASON_TASK_KILLED_DURING_LAUNCH");
-    return;
-  }
-  // SIGTERM first; SIGKILL once the grace period passes (task kill policy, KILL override, 3 s).
-  const Duration period = grace.value_or(run.info.kill_grace_period.value_or(config_.default_kill_grace_period));
-  signal_group(run.pid, SIGTERM);
-  const pid_t pid = run.pid;
-  run.escalation = clock_.schedule(period, [pid] { signal_group(pid, SIGKILL); });
-}
-
-void Agent::shutdown_framework(const FrameworkId& framework) {
-  for (auto& [key, run] : tasks_) {
-    if (key.first == framework && run.pid > 0 && !is_terminal(run.state)) {
-      run.kill_requested = true;
-      signal_group(run.pid, SIGKILL);
+  if (run && run->checkpoint && task && (task->launched || run->command_task)) {
+    // Durable before anyone hears of it: the executor's ACKNOWLEDGED and the forward both
+    // follow this write (reference/mesos-api.md §8.2).
+    const std::string path = fmt::format("{}/tasks/{}/{}", run->meta, update.status.task_id, task_updates_file);
+    if (auto written = append_record(path, encode_update_record(update.status)); !written) {
+      log::get("agent")->error("checkpoint failed task={} error={}", update.status.task_id, written.error().message);
     }
   }
-  updates_.remove_framework(framework);
-  std::erase_if(tasks_, [&](const auto& entry) { return entry.first.first == framework && is_terminal(entry.second.state); });
-  frameworks_.erase(framework);
+  if (task) task->state = update.status.state;
+  log::get("agent")->debug("status update framework={} task={} state={}", framework, update.status.task_id,
+                           v1::to_string(update.status.state));
+  if (auto head = updates_.add(std::move(update), clock_.now())) forward(*head);
+  return true;
 }
 
-void Agent::on_exit(const FrameworkId& framework, const TaskId& task, int wait_status) {
-  auto it = tasks_.find({framework, task});
-  if (it == tasks_.end()) return;
-  TaskRun& run = it->second;
-  run.escalation.reset();
-  run.pid = -run.pid;  // Keep the number for `/state`, mark it gone.
-  const std::string how = describe_wait_status(wait_status);
-  if (run.kill_requested) {
-    update(run, TaskState::killed, "Command " + how, "REASON_TASK_KILLED");
-  } else if (WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0) {
-    update(run, TaskState::finished, "Command " + how, std::nullopt);
-  } else {
-    update(run, TaskState::failed, "Command " + how, "REASON_COMMAND_EXECUTOR_FAILED");
-  }
-  // A framework removed meanwhile wants no updates: drop the record now.
-  if (!frameworks_.contains(framework)) tasks_.erase(it);
-}
-
-void Agent::update(TaskRun& run, TaskState state, std::optional<std::string> message, std::optional<std::string> reason,
-                   std::string source) {
-  run.state = state;
+void Agent::report(ExecutorRun& run, TaskRun& task, TaskState state, std::optional<std::string> message,
+                   std::optional<std::string> reason, std::string source, std::optional<bool> healthy) {
   v1::TaskStatus status;
-  status.task_id = run.info.task_id;
+  status.task_id = task.info.task_id;
   status.state = state;
   status.message = std::move(message);
   status.reason = std::move(reason);
   status.source = std::move(source);
   status.agent_id = id_;
-  status.executor_id = ExecutorId(run.info.task_id.value());
+  status.executor_id = run.id;
   status.timestamp = to_epoch_seconds(clock_.now());
   status.uuid = random_uuid_bytes();
-  if (run.pid != 0) status.container_status = {{"executor_pid", run.pid > 0 ? run.pid : -run.pid}};
-  if (auto head = updates_.add({run.framework_id, std::move(status)}, clock_.now())) forward(*head);
+  status.healthy = healthy;
+  if (run.pid != 0) status.container_status = {{"container_id", {{"value", run.container_id}}}, {"executor_pid", run.pid}};
+  record_update(&run, run.framework_id, std::move(status));
 }
 
 void Agent::forward(const StatusUpdate& update) {
   if (!registered_) return;  // Sent on re-registration.
-  auto it = tasks_.find({update.framework_id, update.status.task_id});
   nlohmann::json body = {{"framework_id", update.framework_id}, {"status", v1::to_json(update.status)}};
-  if (it != tasks_.end()) body["latest_state"] = v1::to_string(it->second.state);
+  if (ExecutorRun* run = run_of_task(update.framework_id, update.status.task_id)) {
+    if (auto task = run->tasks.find(update.status.task_id); task != run->tasks.end()) {
+      body["latest_state"] = v1::to_string(task->second.state);
+    }
+  }
   post({{"type", "UPDATE"}, {"agent_id", id_}, {"update", std::move(body)}});
+}
+
+void Agent::on_acknowledge(const FrameworkId& framework, const TaskId& task, const std::string& uuid) {
+  bool acknowledged = false;
+  auto next = updates_.acknowledge(framework, task, uuid, clock_.now(), &acknowledged);
+  ExecutorRun* run = run_of_task(framework, task);
+  if (acknowledged && run && run->checkpoint && run->tasks.contains(task)) {
+    const std::string path = fmt::format("{}/tasks/{}/{}", run->meta, task, task_updates_file);
+    if (auto written = append_record(path, encode_ack_record(uuid)); !written) {
+      log::get("agent")->error("checkpoint failed task={} error={}", task, written.error().message);
+    }
+  }
+  if (next) forward(*next);
+  if (run) forget_if_done(*run, task);
+}
+
+void Agent::forget_if_done(ExecutorRun& run, const TaskId& task_id) {
+  auto it = run.tasks.find(task_id);
+  if (it == run.tasks.end()) return;
+  if (!is_terminal(it->second.state) || !updates_.drained(run.framework_id, task_id)) return;
+  nlohmann::json task = {{"id", task_id.value()},
+                         {"name", it->second.info.name},
+                         {"framework_id", run.framework_id.value()},
+                         {"executor_id", run.command_task ? "" : run.id.value()},
+                         {"slave_id", id_.value()},
+                         {"state", v1::to_string(it->second.state)},
+                         {"resources", it->second.info.resources.summary()}};
+  run.completed_task_json.push_back(std::move(task));
+  run.completed_tasks.insert(task_id);
+  run.tasks.erase(it);
+  std::erase(run.queued, task_id);
+  finish_run_if_done(run);
+}
+
+void Agent::finish_run_if_done(ExecutorRun& run) {
+  if (run.state != RunState::terminated || !run.tasks.empty()) return;
+  // Every task of an ended run is terminal and acknowledged: the run is history now.
+  const std::string container_id = run.container_id;
+  for (const TaskId& task : run.completed_tasks) {
+    updates_.remove_stream(run.framework_id, task);
+    task_runs_.erase({run.framework_id, task});
+  }
+  nlohmann::json executor = {{"id", run.id.value()},
+                             {"name", run.info.value("name", "")},
+                             {"source", run.info.value("source", "")},
+                             {"container", run.container_id},
+                             {"directory", run.sandbox},
+                             {"framework_id", run.framework_id.value()},
+                             {"type", run.command_task ? "COMMAND" : "CUSTOM"},
+                             {"tasks", nlohmann::json::array()},
+                             {"queued_tasks", nlohmann::json::array()},
+                             {"completed_tasks", run.completed_task_json}};
+  completed_executors_.push_back(std::move(executor));
+  while (completed_executors_.size() > config_.max_completed_executors_per_framework) completed_executors_.pop_front();
+  schedule_gc(run.sandbox, run.meta);
+  if (auto active = active_runs_.find({run.framework_id, run.id}); active != active_runs_.end() && active->second == container_id) {
+    active_runs_.erase(active);
+  }
+  const FrameworkId framework = run.framework_id;
+  runs_.erase(container_id);  // `run` is gone from here on.
+  // A removed framework with nothing left running is forgotten.
+  auto record = frameworks_.find(framework);
+  if (record != frameworks_.end() && record->second.removed &&
+      std::none_of(runs_.begin(), runs_.end(), [&](const auto& entry) { return entry.second->framework_id == framework; })) {
+    frameworks_.erase(record);
+  }
 }
 
 void Agent::post(nlohmann::json call) {
@@ -431,40 +506,54 @@ void Agent::on_retry_tick() {
   retry_timer_ = clock_.schedule(std::chrono::seconds(1), [this] { on_retry_tick(); });
 }
 
-void Agent::forget_if_done(const FrameworkId& framework, const TaskId& task) {
-  auto it = tasks_.find({framework, task});
-  if (it != tasks_.end() && is_terminal(it->second.state) && updates_.drained(framework, task)) tasks_.erase(it);
-}
-
 http::Reply Agent::state_endpoint(const http::Request& request) const {
   std::map<FrameworkId, nlohmann::json> executors;
-  for (const auto& [key, run] : tasks_) {
-    nlohmann::json task = {{"id", run.info.task_id.value()},
-                           {"name", run.info.name},
-                           {"framework_id", run.framework_id.value()},
-                           {"executor_id", ""},
-                           {"slave_id", id_.value()},
-                           {"state", v1::to_string(run.state)},
-                           {"resources", run.info.resources.summary()}};
-    nlohmann::json executor = {{"id", run.info.task_id.value()},
-                               {"name", "Command Executor (Task: " + run.info.task_id.value() + ")"},
-                               {"source", run.info.task_id.value()},
-                               {"directory", run.sandbox},
-                               {"resources", run.info.resources.summary()},
-                               {"type", "COMMAND"},
-                               {"tasks", is_terminal(run.state) ? nlohmann::json::array() : nlohmann::json::array({task})},
-                               {"queued_tasks", nlohmann::json::array()},
-                               {"completed_tasks", is_terminal(run.state) ? nlohmann::json::array({task}) : nlohmann::json::array()}};
-    executors[key.first].push_back(std::move(executor));
+  for (const auto& [cid, run] : runs_) {
+    nlohmann::json tasks = nlohmann::json::array(), queued = nlohmann::json::array(), completed = run->completed_task_json;
+    Resources resources;
+    for (const auto& [id, task] : run->tasks) {
+      nlohmann::json t = {{"id", id.value()},
+                          {"name", task.info.name},
+                          {"framework_id", run->framework_id.value()},
+                          {"executor_id", run->command_task ? "" : run->id.value()},
+                          {"slave_id", id_.value()},
+                          {"state", v1::to_string(task.state)},
+                          {"resources", task.info.resources.summary()}};
+      resources += task.info.resources;
+      if (is_terminal(task.state)) completed.push_back(std::move(t));
+      else if (!task.launched && !run->command_task) queued.push_back(std::move(t));
+      else tasks.push_back(std::move(t));
+    }
+    nlohmann::json executor = {{"id", run->id.value()},
+                               {"name", run->info.value("name", "")},
+                               {"source", run->info.value("source", "")},
+                               {"container", run->container_id},
+                               {"directory", run->sandbox},
+                               {"resources", resources.summary()},
+                               {"type", run->command_task ? "COMMAND" : "CUSTOM"},
+                               {"tasks", tasks},
+                               {"queued_tasks", queued},
+                               {"completed_tasks", completed}};
+    executors[run->framework_id].push_back(std::move(executor));
+  }
+  std::map<FrameworkId, nlohmann::json> completed_by_framework;
+  for (const auto& executor : completed_executors_) {
+    completed_by_framework[FrameworkId(executor.value("framework_id", ""))].push_back(executor);
   }
   nlohmann::json frameworks = nlohmann::json::array();
-  for (const auto& [id, list] : executors) {
-    nlohmann::json f = {{"id", id.value()}, {"executors", list}, {"completed_executors", nlohmann::json::array()}};
+  std::set<FrameworkId> ids;
+  for (const auto& [id, list] : executors) ids.insert(id);
+  for (const auto& [id, list] : completed_by_framework) ids.insert(id);
+  for (const auto& id : ids) {
+    nlohmann::json f = {{"id", id.value()},
+                        {"executors", executors.contains(id) ? executors.at(id) : nlohmann::json::array()},
+                        {"completed_executors",
+                         completed_by_framework.contains(id) ? completed_by_framework.at(id) : nlohmann::json::array()}};
     if (auto info = frameworks_.find(id); info != frameworks_.end()) {
-      f["name"] = info->second.name;
-      f["user"] = info->second.user;
-      f["failover_timeout"] = info->second.failover_timeout;
-      f["checkpoint"] = info->second.checkpoint;
+      f["name"] = info->second.info.name;
+      f["user"] = info->second.info.user;
+      f["failover_timeout"] = info->second.info.failover_timeout;
+      f["checkpoint"] = info->second.info.checkpoint;
     }
     frameworks.push_back(std::move(f));
   }

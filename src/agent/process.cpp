@@ -8,6 +8,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
+#include <fstream>
+
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <fmt/format.h>
 
@@ -62,8 +65,9 @@ struct ProcessWatcher::Impl {
 };
 
 Result<std::unique_ptr<ProcessWatcher>> ProcessWatcher::watch(boost::asio::any_io_executor executor, pid_t pid,
-                                                              std::function<void(int)> on_exit) {
-  // A pidfd becomes readable when the process exits: no SIGCHLD handler shared between agents.
+                                                              std::function<void(std::optional<int>)> on_exit) {
+  // A pidfd becomes readable when the process exits: no SIGCHLD handler shared between agents,
+  // and it works for processes that are not our children (adopted after an agent restart).
   const int fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
   if (fd < 0) return fail(std::error_code(errno, std::system_category()), fmt::format("pidfd_open pid={}", pid));
   auto watcher = std::unique_ptr<ProcessWatcher>(new ProcessWatcher());
@@ -79,6 +83,7 @@ Result<std::unique_ptr<ProcessWatcher>> ProcessWatcher::watch(boost::asio::any_i
                                           const pid_t reaped = ::waitpid(pid, &status, WNOHANG);
                                           impl->done = true;
                                           if (reaped == pid) on_exit(status);
+                                          else on_exit(std::nullopt);  // Not our child: no status.
                                         });
   return watcher;
 }
@@ -92,6 +97,67 @@ ProcessWatcher::~ProcessWatcher() {
 
 void signal_group(pid_t pid, int signal) {
   if (pid > 0) ::kill(-pid, signal);
+}
+
+std::optional<ProcStat> parse_proc_stat(std::string_view text) {
+  // "pid (comm) state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt utime
+  // stime cutime cstime priority nice num_threads itrealvalue starttime vsize rss ...": `comm`
+  // may hold spaces and parentheses, so fields are counted from the last ')'.
+  const auto open = text.find('(');
+  const auto close = text.rfind(')');
+  if (open == std::string_view::npos || close == std::string_view::npos || close < open) return std::nullopt;
+  ProcStat stat;
+  stat.pid = static_cast<pid_t>(std::strtol(std::string(text.substr(0, open)).c_str(), nullptr, 10));
+  std::vector<std::string_view> fields;
+  std::string_view rest = text.substr(close + 1);
+  while (!rest.empty()) {
+    while (!rest.empty() && (rest.front() == ' ' || rest.front() == '\n')) rest.remove_prefix(1);
+    if (rest.empty()) break;
+    const auto end = std::min(rest.find(' '), rest.size());
+    fields.push_back(rest.substr(0, end));
+    rest.remove_prefix(end);
+  }
+  // fields[0] is field 3 (state) of proc(5).
+  if (fields.size() < 22) return std::nullopt;
+  auto number = [&](int field) { return std::strtoull(std::string(fields[field - 3]).c_str(), nullptr, 10); };
+  auto signed_number = [&](int field) { return std::strtoll(std::string(fields[field - 3]).c_str(), nullptr, 10); };
+  stat.state = fields[0].empty() ? '?' : fields[0][0];
+  stat.ppid = static_cast<pid_t>(signed_number(4));
+  stat.pgrp = static_cast<pid_t>(signed_number(5));
+  stat.session = static_cast<pid_t>(signed_number(6));
+  stat.utime_ticks = number(14);
+  stat.stime_ticks = number(15);
+  stat.threads = signed_number(20);
+  stat.start_time_ticks = number(22);
+  stat.rss_pages = number(24);
+  return stat;
+}
+
+std::optional<ProcStat> read_proc_stat(pid_t pid) {
+  if (pid <= 0) return std::nullopt;
+  std::ifstream in(fmt::format("/proc/{}/stat", pid));
+  if (!in) return std::nullopt;
+  std::string line;
+  std::getline(in, line);
+  return parse_proc_stat(line);
+}
+
+std::optional<ProcessIdentity> identify_process(pid_t pid) {
+  auto stat = read_proc_stat(pid);
+  if (!stat || stat->state == 'Z' || stat->state == 'X') return std::nullopt;
+  return ProcessIdentity{pid, stat->start_time_ticks};
+}
+
+bool process_alive(const ProcessIdentity& identity) {
+  auto now = identify_process(identity.pid);
+  return now && now->start_time_ticks == identity.start_time_ticks;
+}
+
+std::string current_boot_id() {
+  std::ifstream in("/proc/sys/kernel/random/boot_id");
+  std::string id;
+  std::getline(in, id);
+  return id;
 }
 
 std::string describe_wait_status(int status) {

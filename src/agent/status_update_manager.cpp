@@ -5,16 +5,21 @@
 namespace dcos::agent {
 
 std::optional<StatusUpdate> StatusUpdateManager::add(StatusUpdate update, TimePoint now) {
+  if (!accepts(update)) return std::nullopt;
   auto& stream = streams_[{update.framework_id, update.status.task_id}];
-  if (stream.terminal_acknowledged) return std::nullopt;  // The stream is closed.
-  const bool duplicate = std::any_of(stream.updates.begin(), stream.updates.end(),
-                                     [&](const StatusUpdate& u) { return u.status.uuid == update.status.uuid; });
-  if (duplicate) return std::nullopt;
+  stream.received.insert(update.status.uuid.value_or(""));
   stream.updates.push_back(std::move(update));
   if (stream.updates.size() > 1) return std::nullopt;
   stream.backoff = retry_initial;
   stream.next_retry = now + stream.backoff;
   return stream.updates.front();
+}
+
+bool StatusUpdateManager::accepts(const StatusUpdate& update) const {
+  auto it = streams_.find({update.framework_id, update.status.task_id});
+  if (it == streams_.end()) return true;
+  if (it->second.terminal_acknowledged) return false;  // The stream is closed.
+  return !it->second.received.contains(update.status.uuid.value_or(""));
 }
 
 std::optional<StatusUpdate> StatusUpdateManager::acknowledge(const FrameworkId& framework, const TaskId& task,
@@ -63,6 +68,10 @@ std::vector<StatusUpdate> StatusUpdateManager::heads(TimePoint now) {
 
 void StatusUpdateManager::remove_framework(const FrameworkId& framework) {
   std::erase_if(streams_, [&](const auto& entry) { return entry.first.first == framework; });
+}
+
+void StatusUpdateManager::remove_stream(const FrameworkId& framework, const TaskId& task) {
+  streams_.erase({framework, task});
 }
 
 bool StatusUpdateManager::drained(const FrameworkId& framework, const TaskId& task) const {

@@ -2,12 +2,15 @@
 // Reliable, in-order status updates (reference/mesos-api.md §8.2), as a pure core. One stream
 // per (framework, task): only its head is in flight; the head is resent with exponential
 // backoff (10 s doubling to 10 min) until the framework acknowledges its uuid; then the next
-// update goes. Duplicate and unexpected acknowledgements are ignored. No clock reads: time is
+// update goes. Duplicate updates (a uuid the stream has seen before, even one acknowledged
+// long ago) and duplicate or unexpected acknowledgements are ignored. No clock reads: time is
 // passed in.
 
 #include <deque>
 #include <map>
 #include <optional>
+#include <set>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -29,6 +32,9 @@ class StatusUpdateManager {
 
   // Queues an update; returns it if it became the head of its stream and should be sent now.
   std::optional<StatusUpdate> add(StatusUpdate update, TimePoint now);
+  // True when `add(update)` would queue it: its stream is open and has never seen its uuid.
+  // The agent records (checkpoints) exactly the updates this accepts.
+  bool accepts(const StatusUpdate& update) const;
   // The framework acknowledged `uuid` for the task. Returns the next update to send, if any.
   // `acknowledged` is set when the ack matched the head (false for duplicates/unexpected).
   std::optional<StatusUpdate> acknowledge(const FrameworkId& framework, const TaskId& task, const std::string& uuid,
@@ -39,6 +45,8 @@ class StatusUpdateManager {
   std::vector<StatusUpdate> heads(TimePoint now);
   // Drops every stream of a framework (it was removed).
   void remove_framework(const FrameworkId& framework);
+  // Drops one task's stream (its executor is gone and the stream drained).
+  void remove_stream(const FrameworkId& framework, const TaskId& task);
   // True when the stream has no pending updates (all acknowledged, or never had any).
   bool drained(const FrameworkId& framework, const TaskId& task) const;
   // The newest state queued for the task, if any.
@@ -51,6 +59,7 @@ class StatusUpdateManager {
     TimePoint next_retry{};
     Duration backoff = retry_initial;
     bool terminal_acknowledged = false;
+    std::set<std::string> received;  // Every uuid ever queued: retries are not news.
   };
   std::map<std::pair<FrameworkId, TaskId>, Stream> streams_;
 };
