@@ -64,7 +64,7 @@ void CatchUp::step(const Envelope& in) {
 void CatchUp::on_fetch(NodeId from, const FetchResponse& response) {
   // Learned values are chosen values, whichever request they answer: always keep them.
   for (const Action& action : response.actions) {
-    if (action.learned) local_.learn(action);
+    if (action.learned && !local_.learned(action.position)) local_.learn(action);
   }
   if (response.begin > 0 && response.begin > local_.begin()) {
     // The peer truncated below `begin`: a chosen TRUNCATE says so. One tombstone just below

@@ -1,5 +1,8 @@
 #include "dcos/replicated_log/leveldb_storage.hpp"
 
+#include <filesystem>
+#include <system_error>
+
 #include <fmt/format.h>
 #include <leveldb/db.h>
 #include <leveldb/write_batch.h>
@@ -17,6 +20,9 @@ tl::unexpected<Error> failure(const leveldb::Status& status, std::string_view wh
 }  // namespace
 
 Result<std::unique_ptr<LevelDbLogStorage>> LevelDbLogStorage::open(const std::string& path) {
+  std::error_code created;
+  std::filesystem::create_directories(path, created);  // LevelDB creates only the last level.
+  if (created) return fail(created, fmt::format("create log storage path={}", path));
   leveldb::Options options;
   options.create_if_missing = true;
   options.paranoid_checks = true;
@@ -80,7 +86,7 @@ Result<void> LevelDbLogStorage::write(const WriteBatch& batch) {
   if (batch.metadata) updates.Put(std::string(metadata_key()), encode(*batch.metadata));
 
   leveldb::WriteOptions options;
-  options.sync = true;
+  options.sync = batch.sync;
   leveldb::Status status = db_->Write(options, &updates);
   if (!status.ok()) return failure(status, fmt::format("persist {} actions", batch.actions.size()));
   return {};

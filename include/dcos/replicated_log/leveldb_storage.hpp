@@ -1,6 +1,8 @@
 #pragma once
 // `LogStorage` on LevelDB with synchronous writes: `write()` returns only once the batch is on
 // disk (WriteOptions::sync), so a replica never sends a reply that a crash could take back.
+// Batches without replies (`WriteBatch::sync` false) skip the fsync; LevelDB's log keeps writes
+// in order, so the next synced batch makes them durable as well.
 // Layout (docs/design/replicated_log.md, "On-disk format"): key "m" holds the `Metadata`; key
 // "a" + 8-byte big-endian position holds that position's `Action`, both encoded by `codec.hpp`.
 // One LevelDB per replica; LevelDB itself allows one process per directory.

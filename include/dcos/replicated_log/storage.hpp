@@ -17,9 +17,14 @@ struct WriteBatch {
   std::optional<Metadata> metadata;
   std::vector<Action> actions;
   std::optional<Position> truncate_before;
+  // Whether `write()` must wait until the batch is on disk. A `Ready` without messages needs
+  // no sync: nobody is told anything that depends on it (typically learned flags, which
+  // catch-up restores if lost). Storage writes are ordered, so the next synced batch makes it
+  // durable too -- in particular before any reply based on it leaves.
+  bool sync = true;
 
   static WriteBatch from(const Ready& ready) {
-    return WriteBatch{ready.metadata, ready.actions, ready.truncate_before};
+    return WriteBatch{ready.metadata, ready.actions, ready.truncate_before, !ready.messages.empty()};
   }
 };
 
@@ -28,8 +33,9 @@ class LogStorage : public ActionReader {
   // Reads metadata and every action back, as `Replica`'s constructor needs them. A log
   // that was never written recovers as EMPTY with begin = end = 0.
   virtual Result<Recovered> recover() = 0;
-  // Applies `batch` atomically -- actions, then the truncation, then the metadata -- and returns
-  // only once it is durable. On failure nothing may be sent that depends on it.
+  // Applies `batch` atomically -- actions, then the truncation, then the metadata -- after every
+  // earlier batch, and returns only once it is durable (if `batch.sync`). On failure nothing
+  // may be sent that depends on it.
   virtual Result<void> write(const WriteBatch& batch) = 0;
   Result<void> write(const Ready& ready) { return write(WriteBatch::from(ready)); }
 };

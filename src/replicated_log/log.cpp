@@ -1,0 +1,502 @@
+#include "dcos/replicated_log/log.hpp"
+
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <map>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <spdlog/spdlog.h>
+
+#include "dcos/common/log.hpp"
+#include "dcos/replicated_log/catch_up.hpp"
+#include "dcos/replicated_log/coordinator.hpp"
+#include "dcos/replicated_log/leveldb_storage.hpp"
+#include "dcos/replicated_log/recovery.hpp"
+#include "dcos/replicated_log/replica.hpp"
+#include "transport.hpp"
+
+namespace dcos::replicated_log {
+
+namespace asio = boost::asio;
+
+// The shell: carries out the cores' `Ready`s in order (persist, then send) on one core thread.
+// Every durable write covers everything that arrived since the previous one (group commit).
+class Log::Impl {
+ public:
+  explicit Impl(LogOptions options) : options_(std::move(options)), log_(dcos::log::get("replicated_log")) {
+    for (const auto& [node, endpoint] : options_.replicas) replicas_.push_back(node);
+    if (options_.quorum == 0) options_.quorum = replicas_.size() / 2 + 1;
+    std::random_device random;
+    rng_.seed((static_cast<std::uint64_t>(random()) << 32) ^ random());
+  }
+
+  ~Impl() { stop(); }
+
+  Result<void> open() {
+    auto storage = LevelDbLogStorage::open(options_.path);
+    if (!storage) return tl::unexpected(storage.error());
+    storage_ = std::move(*storage);
+    auto recovered = storage_->recover();
+    if (!recovered) return tl::unexpected(recovered.error());
+    replica_ = std::make_unique<Replica>(options_.self, std::move(*recovered), *storage_);
+
+    std::map<NodeId, asio::ip::tcp::endpoint> peers;
+    asio::ip::tcp::endpoint own;
+    for (const auto& [node, endpoint] : options_.replicas) {
+      if (node == options_.self) {
+        own = endpoint;
+      } else {
+        peers.emplace(node, endpoint);
+      }
+    }
+    transport_ = std::make_shared<detail::Transport>(io_, std::move(peers), [this](std::vector<Envelope> in) {
+      {
+        std::lock_guard lock(mutex_);
+        for (Envelope& e : in) inbox_.push_back(std::move(e));
+      }
+      wake_.notify_one();
+    });
+    if (auto listening = transport_->listen(own); !listening) return listening;
+
+    if (replica_->status() != Status::voting) {
+      RecoveryConfig config;
+      config.self = options_.self;
+      config.proposer = proposer();
+      config.replicas = replicas_;
+      config.quorum = options_.quorum;
+      config.auto_initialize = options_.auto_initialize;
+      recovery_ = std::make_unique<Recovery>(config, *replica_);
+      recovery_->start();
+    }
+    io_thread_ = std::thread([this] { io_.run(); });
+    core_thread_ = std::thread([this] { run(); });
+    post([] {});  // Flush whatever recovery wants to send.
+    return {};
+  }
+
+  asio::ip::tcp::endpoint endpoint() const { return transport_->local_endpoint(); }
+
+  // Runs `command` on the core thread.
+  void post(std::function<void()> command) {
+    {
+      std::lock_guard lock(mutex_);
+      commands_.push_back(std::move(command));
+    }
+    wake_.notify_one();
+  }
+
+  template <typename T>
+  T call(std::function<T()> query) {
+    std::promise<T> promise;
+    auto future = promise.get_future();
+    post([&] { promise.set_value(query()); });
+    return future.get();
+  }
+
+  void start(Callback done) {
+    post([this, done = std::move(done)]() mutable {
+      start_waiters_.push_back(std::move(done));
+      maybe_elect();
+    });
+  }
+
+  void write(Action value, Callback done) {
+    post([this, value = std::move(value), done = std::move(done)]() mutable {
+      if (!coordinator_ || coordinator_->state() != CoordinatorState::elected) {
+        return completions_.push_back([done = std::move(done)] { done(fail(Errc::not_leader, "write: not elected")); });
+      }
+      waiting_.emplace_back(std::move(value), std::move(done));
+      propose_waiting();
+    });
+  }
+
+  Result<std::vector<Entry>> read(Position from, Position to) {
+    return call<Result<std::vector<Entry>>>([&]() -> Result<std::vector<Entry>> {
+      if (to < from) return fail(Errc::invalid_argument, "Bad read range (to < from)");
+      if (!replica_->missing(from, to).empty() && from >= replica_->begin()) {
+        return fail(Errc::invalid_argument, "Bad read range (unlearned position)");
+      }
+      auto actions = replica_->read(from, to);
+      if (!actions) return tl::unexpected(actions.error());
+      std::vector<Entry> entries;
+      for (Action& action : *actions) {
+        if (action.type == ActionType::append) entries.push_back(Entry{action.position, std::move(action.bytes)});
+      }
+      return entries;
+    });
+  }
+
+  void catch_up(Callback done) {
+    post([this, done = std::move(done)]() mutable {
+      catch_up_waiters_.push_back(std::move(done));
+      if (probe_nonce_ != 0 || catch_up_) return;  // One at a time; it serves every waiter.
+      probe_nonce_ = proposer();
+      probe_.clear();
+      send_probe();
+      on_probe();  // A one-replica log knows its end already.
+    });
+  }
+
+  // Asks every other replica for its status and end (answered to our catch-up port).
+  void send_probe() {
+    std::vector<Envelope> out;
+    for (NodeId node : replicas_) {
+      if (node == options_.self) continue;
+      out.push_back(Envelope{Address{options_.self, Port::catch_up}, Address{node, Port::replica},
+                             RecoverRequest{probe_nonce_}});
+    }
+    transport_->send(std::move(out));
+  }
+
+  LogStatus status() {
+    return call<LogStatus>([&] {
+      LogStatus s;
+      s.status = replica_->status();
+      s.begin = replica_->begin();
+      s.end = replica_->end();
+      s.learned_end = replica_->learned_end();
+      s.writer = coordinator_ && coordinator_->state() == CoordinatorState::elected;
+      return s;
+    });
+  }
+
+  void stop() {
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) return;
+      stopping_ = true;
+    }
+    wake_.notify_one();
+    if (core_thread_.joinable()) core_thread_.join();
+    if (transport_) transport_->stop();
+    // Let the transport close its sockets, then stop.
+    asio::post(io_, [this] { io_.stop(); });
+    if (io_thread_.joinable()) io_thread_.join();
+  }
+
+ private:
+  std::uint64_t proposer() {
+    return (static_cast<std::uint64_t>(options_.self.value) << 48) ^ (rng_() & ((1ull << 48) - 1));
+  }
+
+  void run() {
+    auto next_tick = std::chrono::steady_clock::now() + options_.tick;
+    for (;;) {
+      std::vector<Envelope> inbox;
+      std::vector<std::function<void()>> commands;
+      {
+        std::unique_lock lock(mutex_);
+        wake_.wait_until(lock, next_tick, [&] { return stopping_ || !inbox_.empty() || !commands_.empty(); });
+        if (stopping_) break;
+        inbox.swap(inbox_);
+        commands.swap(commands_);
+      }
+      for (auto& command : commands) command();
+      for (const Envelope& envelope : inbox) route(envelope);
+      if (std::chrono::steady_clock::now() >= next_tick) {
+        tick();
+        next_tick = std::chrono::steady_clock::now() + options_.tick;
+      }
+      flush();
+    }
+    // Whoever still waits learns that the log is closing.
+    for (auto& [position, done] : writes_) done(fail(Errc::cancelled, "log closed"));
+    for (auto& [value, done] : waiting_) done(fail(Errc::cancelled, "log closed"));
+    for (auto& done : start_waiters_) done(fail(Errc::cancelled, "log closed"));
+    for (auto& done : catch_up_waiters_) done(fail(Errc::cancelled, "log closed"));
+  }
+
+  void route(const Envelope& envelope) {
+    switch (envelope.to.port) {
+      case Port::replica:
+        replica_->step(envelope);
+        break;
+      case Port::coordinator:
+        if (coordinator_) coordinator_->step(envelope);
+        break;
+      case Port::recovery:
+        if (recovery_) recovery_->step(envelope);
+        break;
+      case Port::catch_up:
+        if (const auto* response = std::get_if<RecoverResponse>(&envelope.message)) {
+          if (response->nonce == probe_nonce_ && probe_nonce_ != 0) {
+            probe_[envelope.from.node] = *response;
+            on_probe();
+          }
+          break;
+        }
+        if (recovery_) recovery_->step(envelope);
+        if (catch_up_) catch_up_->step(envelope);
+        break;
+    }
+  }
+
+  void on_probe() {
+    // Our own replica counts if it votes; the end of the log is the highest a quorum reports.
+    std::size_t voting = replica_->status() == Status::voting ? 1 : 0;
+    Position end = replica_->end();
+    for (const auto& [node, response] : probe_) {
+      if (response.status != Status::voting) continue;
+      ++voting;
+      end = std::max(end, response.end);
+    }
+    if (voting < options_.quorum) return;
+    probe_nonce_ = 0;
+    probe_.clear();
+    catch_up_target_ = end;
+    CatchUpConfig config;
+    config.self = options_.self;
+    config.proposer = proposer();
+    config.replicas = replicas_;
+    config.quorum = options_.quorum;
+    catch_up_ = std::make_unique<CatchUp>(config, *replica_, replica_->missing(0, end));
+    catch_up_->start();
+  }
+
+  void tick() {
+    ++ticks_;
+    if (recovery_) recovery_->tick();
+    if (catch_up_) catch_up_->tick();
+    if (coordinator_) {
+      coordinator_->tick();
+      const CoordinatorState state = coordinator_->state();
+      if ((state == CoordinatorState::electing || state == CoordinatorState::filling) &&
+          ticks_ - election_started_ > election_timeout_ticks) {
+        coordinator_->abandon();  // Reported to the waiters as a lost election.
+      }
+    }
+    if (probe_nonce_ != 0 && ticks_ % 10 == 0) send_probe();  // Answers may have been lost.
+  }
+
+  void maybe_elect() {
+    if (start_waiters_.empty()) return;
+    if (recovery_) return;  // Elect once this replica votes.
+    if (!coordinator_) {
+      CoordinatorConfig config;
+      config.self = options_.self;
+      config.proposer = proposer();
+      config.replicas = replicas_;
+      config.quorum = options_.quorum;
+      config.writes_in_flight_max = options_.writes_in_flight_max;
+      coordinator_ = std::make_unique<Coordinator>(config, *replica_);
+    }
+    switch (coordinator_->state()) {
+      case CoordinatorState::idle:
+        if (coordinator_->elect()) election_started_ = ticks_;
+        break;
+      case CoordinatorState::elected: {
+        const Position index = coordinator_->next_position() - 1;
+        for (auto& done : start_waiters_) completions_.push_back([done = std::move(done), index] { done(index); });
+        start_waiters_.clear();
+        break;
+      }
+      default:
+        break;  // Electing: the waiters hear the outcome.
+    }
+  }
+
+  void propose_waiting() {
+    while (!waiting_.empty() && coordinator_ && coordinator_->state() == CoordinatorState::elected &&
+           coordinator_->writes_in_flight() < options_.writes_in_flight_max) {
+      auto& [value, done] = waiting_.front();
+      auto position = value.type == ActionType::truncate ? coordinator_->truncate(value.to)
+                                                         : coordinator_->append(std::move(value.bytes));
+      if (!position) {
+        completions_.push_back([done = std::move(done), error = position.error()] { done(tl::unexpected(error)); });
+      } else {
+        writes_.emplace(*position, std::move(done));
+      }
+      waiting_.pop_front();
+    }
+  }
+
+  void on_event(const CoordinatorEvent& event) {
+    using Type = CoordinatorEvent::Type;
+    switch (event.type) {
+      case Type::elected:
+        for (auto& done : start_waiters_) {
+          completions_.push_back([done = std::move(done), index = event.position] { done(index); });
+        }
+        start_waiters_.clear();
+        propose_waiting();
+        return;
+      case Type::election_lost:
+        for (auto& done : start_waiters_) {
+          completions_.push_back([done = std::move(done)] { done(fail(Errc::not_leader, "start: lost the election")); });
+        }
+        start_waiters_.clear();
+        return;
+      case Type::committed:
+      case Type::write_failed: {
+        auto it = writes_.find(event.position);
+        if (it == writes_.end()) return;
+        Callback done = std::move(it->second);
+        writes_.erase(it);
+        const Position position = event.position;
+        if (event.type == Type::committed) {
+          completions_.push_back([done = std::move(done), position] { done(position); });
+        } else {
+          completions_.push_back([done = std::move(done)] { done(fail(Errc::not_leader, "write: demoted")); });
+        }
+        return;
+      }
+      case Type::demoted:
+        for (auto& [value, done] : waiting_) {
+          completions_.push_back([done = std::move(done)] { done(fail(Errc::not_leader, "write: demoted")); });
+        }
+        waiting_.clear();
+        return;
+    }
+  }
+
+  // Carries out every core's `Ready`: persist (one synchronous LevelDB write), send, and feed
+  // messages for this node straight back in, until nothing is left. Any read issued after a
+  // completion runs after this, so it sees the entry learned locally.
+  void flush() {
+    for (;;) {
+      std::vector<Envelope> out;
+      if (recovery_) {
+        for (const Envelope& e : recovery_->ready().messages) out.push_back(e);
+        recovery_->advance();
+      }
+      if (catch_up_) {
+        for (const Envelope& e : catch_up_->ready().messages) out.push_back(e);
+        catch_up_->advance();
+      }
+      if (coordinator_) {
+        for (const Envelope& e : coordinator_->ready().messages) out.push_back(e);
+        std::vector<CoordinatorEvent> events = coordinator_->ready().events;
+        coordinator_->advance();
+        for (const CoordinatorEvent& e : events) on_event(e);
+        // A committed append is chosen (a quorum made it durable) and the local replica shows it
+        // learned from its pending state, so readers here see it: answer now rather than after
+        // one more local fsync for the learned flag.
+        run_completions();
+        propose_waiting();
+        if (coordinator_->ready().messages.size() > 0) {
+          for (const Envelope& e : coordinator_->ready().messages) out.push_back(e);
+          coordinator_->advance();
+        }
+      }
+      const Ready& ready = replica_->ready();
+      if (!ready.persist_empty()) {
+        if (auto written = storage_->write(ready); !written) {
+          // Never send a promise or an acceptance we could not make durable.
+          log_->critical("replica stopping: persist failed: {}", written.error().message);
+          spdlog::default_logger()->flush();
+          std::abort();
+        }
+      }
+      for (const Envelope& e : ready.messages) out.push_back(e);
+      replica_->advance();
+
+      std::vector<Envelope> local;
+      std::vector<Envelope> remote;
+      for (Envelope& e : out) (e.to.node == options_.self ? local : remote).push_back(std::move(e));
+      transport_->send(std::move(remote));
+      if (local.empty()) break;
+      for (const Envelope& e : local) route(e);
+    }
+
+    if (recovery_ && recovery_->done()) {
+      recovery_.reset();
+      log_->info("replica recovered node={}", options_.self);
+      maybe_elect();
+      return flush();
+    }
+    if (catch_up_ && catch_up_->done()) {
+      catch_up_.reset();
+      const Position end = catch_up_target_;
+      for (auto& done : catch_up_waiters_) completions_.push_back([done = std::move(done), end] { done(end); });
+      catch_up_waiters_.clear();
+    }
+    run_completions();
+  }
+
+  void run_completions() {
+    std::vector<std::function<void()>> completions = std::move(completions_);
+    completions_.clear();
+    for (auto& completion : completions) completion();
+  }
+
+  static constexpr std::uint64_t election_timeout_ticks = 100;
+
+  LogOptions options_;
+  std::shared_ptr<spdlog::logger> log_;
+  std::vector<NodeId> replicas_;
+  std::mt19937_64 rng_;
+  std::unique_ptr<LevelDbLogStorage> storage_;
+  std::unique_ptr<Replica> replica_;
+  std::unique_ptr<Coordinator> coordinator_;
+  std::unique_ptr<Recovery> recovery_;
+  std::unique_ptr<CatchUp> catch_up_;
+  asio::io_context io_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_{io_.get_executor()};
+  std::shared_ptr<detail::Transport> transport_;
+  std::thread io_thread_;
+  std::thread core_thread_;
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::vector<Envelope> inbox_;                  // Guarded by `mutex_`.
+  std::vector<std::function<void()>> commands_;  // Guarded by `mutex_`.
+  bool stopping_ = false;                        // Guarded by `mutex_`.
+
+  // Core thread only.
+  std::uint64_t ticks_ = 0;
+  std::uint64_t election_started_ = 0;
+  std::map<Position, Callback> writes_;
+  std::deque<std::pair<Action, Callback>> waiting_;
+  std::vector<Callback> start_waiters_;
+  std::vector<Callback> catch_up_waiters_;
+  std::uint64_t probe_nonce_ = 0;
+  std::map<NodeId, RecoverResponse> probe_;
+  Position catch_up_target_ = 0;
+  std::vector<std::function<void()>> completions_;
+};
+
+Result<std::unique_ptr<Log>> Log::open(LogOptions options) {
+  auto impl = std::make_unique<Impl>(std::move(options));
+  if (auto opened = impl->open(); !opened) return tl::unexpected(opened.error());
+  return std::unique_ptr<Log>(new Log(std::move(impl)));
+}
+
+Log::Log(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Log::~Log() = default;
+
+asio::ip::tcp::endpoint Log::endpoint() const { return impl_->endpoint(); }
+void Log::start(Callback done) { impl_->start(std::move(done)); }
+void Log::append(std::string data, Callback done) { impl_->write(append_value(0, std::move(data)), std::move(done)); }
+void Log::truncate(Position to, Callback done) { impl_->write(truncate_value(0, to), std::move(done)); }
+Result<std::vector<Entry>> Log::read(Position from, Position to) { return impl_->read(from, to); }
+void Log::catch_up(Callback done) { impl_->catch_up(std::move(done)); }
+LogStatus Log::status() { return impl_->status(); }
+
+namespace {
+template <typename F>
+Result<Position> wait(F&& start) {
+  std::promise<Result<Position>> promise;
+  auto future = promise.get_future();
+  start([&promise](Result<Position> result) { promise.set_value(std::move(result)); });
+  return future.get();
+}
+}  // namespace
+
+Result<Position> Log::start_sync() {
+  return wait([&](Callback done) { start(std::move(done)); });
+}
+Result<Position> Log::append_sync(std::string data) {
+  return wait([&](Callback done) { append(std::move(data), std::move(done)); });
+}
+Result<Position> Log::truncate_sync(Position to) {
+  return wait([&](Callback done) { truncate(to, std::move(done)); });
+}
+Result<Position> Log::catch_up_sync() {
+  return wait([&](Callback done) { catch_up(std::move(done)); });
+}
+
+}  // namespace dcos::replicated_log
