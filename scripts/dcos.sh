@@ -12,7 +12,8 @@ build=${DCOS_BUILD_DIR:-$root/build}
 
 packages=(g++ cmake ninja-build ccache pkg-config python3
   libboost1.81-dev nlohmann-json3-dev libspdlog-dev libcli11-dev catch2 libexpected-dev
-  libleveldb-dev libzookeeper-mt-dev libssl-dev)
+  libleveldb-dev libzookeeper-mt-dev libssl-dev
+  zookeeper)  # A real ZooKeeper server (it brings a JRE) for the state tests and bench_state.
 
 setup() {
   local missing=()

@@ -148,7 +148,11 @@ Result<std::uint16_t> Agent::start() {
   return port;
 }
 
-void Agent::stop(bool kill_tasks) {
+void Agent::stop(bool kill_tasks) { stop_with(kill_tasks ? StopPolicy::kill_all : StopPolicy::keep_all); }
+
+void Agent::stop_keeping_checkpointed() { stop_with(StopPolicy::keep_checkpointed); }
+
+void Agent::stop_with(StopPolicy policy) {
   if (stopped_) return;
   stopped_ = true;
   retry_timer_.reset();
@@ -164,7 +168,8 @@ void Agent::stop(bool kill_tasks) {
     run->heartbeat_timer.reset();
     run->health.reset();
     run->fetcher.reset();
-    if (kill_tasks) {
+    const bool kill = policy == StopPolicy::kill_all || (policy == StopPolicy::keep_checkpointed && !run->checkpoint);
+    if (kill) {
       if (run->pid > 0 && !run->exited) signal_group(run->pid, SIGKILL);
       remove_runtime_record(*run);
     } else {

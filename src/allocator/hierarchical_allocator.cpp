@@ -374,9 +374,23 @@ void HierarchicalAllocator::add_filter(Index framework_index, Index agent_index,
     if (of_role == nullptr || f.epoch != of_role->epoch) return true;  // Revived or left.
     return f.role == role && until >= f.until && refused.contains(f.refused);
   });
+  filter_count_ -= static_cast<std::size_t>(last - kept);
   const auto position = filters.erase(kept, last);
   filters.insert(position, Filter{framework_index, role, epoch, std::move(refused), until});
+  ++filter_count_;
   expiries_.push(Expiry{until, agent_index});
+  // Replaced filters leave their expiries behind; rebuild once they outnumber the live filters,
+  // so declining every few seconds with a year-long filter does not grow the heap for a year.
+  if (expiries_.size() > 2 * filter_count_ + 1024) rebuild_expiries();
+}
+
+void HierarchicalAllocator::rebuild_expiries() {
+  std::vector<Expiry> expiries;
+  for (Index index = 0; index < agents_.size(); ++index) {
+    for (const Filter& f : agents_[index].filters) expiries.push_back(Expiry{f.until, index});
+  }
+  filter_count_ = expiries.size();
+  expiries_ = decltype(expiries_)(std::greater<>(), std::move(expiries));
 }
 
 void HierarchicalAllocator::expire_filters(TimePoint now) {
@@ -384,7 +398,7 @@ void HierarchicalAllocator::expire_filters(TimePoint now) {
     const Index agent_index = expiries_.top().agent;
     expiries_.pop();
     Agent& agent = agents_[agent_index];
-    std::erase_if(agent.filters, [&](const Filter& f) { return f.until <= now; });
+    filter_count_ -= std::erase_if(agent.filters, [&](const Filter& f) { return f.until <= now; });
     if (agent.present) mark_dirty(agent_index);
   }
 }
@@ -414,7 +428,7 @@ void HierarchicalAllocator::remove_framework(const FrameworkId& id) {
   for (const auto& [agent_id, agent_index] : agent_index_) {
     Agent& agent = agents_[agent_index];
     if (!agent.present) continue;
-    std::erase_if(agent.filters, [&](const Filter& f) { return f.framework == index; });
+    filter_count_ -= std::erase_if(agent.filters, [&](const Filter& f) { return f.framework == index; });
     Holding* h = holding(agent, index);
     if (h == nullptr) continue;
     const Resources held = std::move(h->resources);
@@ -520,6 +534,7 @@ void HierarchicalAllocator::add_agent(const AgentId& id, const Resources& total,
     agent.total = total.unallocated();
     agent.reserved = has_reservations(agent.total);
     agent.holdings.clear();
+    filter_count_ -= agent.filters.size();
     agent.filters.clear();
     track_reservations(agent.total, true);
     change_totals(agent.total, true);
@@ -559,6 +574,7 @@ void HierarchicalAllocator::remove_agent(const AgentId& id) {
   agent->holdings.clear();
   for (const Holding& h : holdings) release(h.framework, index, h.resources);
   // Mesos's `removeFilters`: a returning agent starts without any.
+  filter_count_ -= agent->filters.size();
   agent->filters.clear();
   track_reservations(agent->total, false);
   change_totals(agent->total, false);

@@ -174,6 +174,7 @@ class HierarchicalAllocator final : public Allocator {
   void change_totals(const Resources& total, bool add);
   void add_filter(Index framework, Index agent, Index role, Resources refused, TimePoint until, TimePoint now);
   void expire_filters(TimePoint now);
+  void rebuild_expiries();
   void mark_dirty(Index agent);
   void mark_all_dirty() { all_dirty_ = true; }
   bool quota_active() const { return quota_roles_ > 0; }
@@ -217,6 +218,7 @@ class HierarchicalAllocator final : public Allocator {
   Quantities available_unreserved_;  // Headroom: free unreserved scalars of every agent.
   bool totals_changed_ = false;
   std::priority_queue<Expiry, std::vector<Expiry>, std::greater<>> expiries_;
+  std::size_t filter_count_ = 0;  // Live filters on all agents.
   std::vector<Index> dirty_agents_;
   bool all_dirty_ = false;
   std::uint64_t next_epoch_ = 1;

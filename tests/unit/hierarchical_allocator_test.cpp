@@ -248,6 +248,21 @@ TEST_CASE("SmallOfferFilterTimeout: a filter lasts at least one allocation inter
   check_grant(only(allocator->allocate(t0 + 60s)), framework(2), agent(2), "role", R("cpus:1;mem:512"));
 }
 
+TEST_CASE("A filter replaced thousands of times still holds until the last one expires", "[allocator][core]") {
+  // Each decline of the same resources with a longer filter replaces the previous filter; the
+  // expiry heap is rebuilt along the way and must keep the last one.
+  auto allocator = dcos::make_drf_allocator();
+  allocator->add_framework(framework(1), {"r"}, true);
+  allocator->add_agent(agent(1), R("cpus:1;mem:512"), {});
+  const Grant grant = only(allocator->allocate(t0));
+  for (int i = 0; i < 5000; ++i) {
+    allocator->recover(framework(1), agent(1), grant.resources, 10s + i * 1ms, t0);
+  }
+  CHECK(allocator->allocate(t0 + 10s + 4998ms).empty());
+  CHECK(allocator->allocate(t0 + 10s + 4999ms - 1ns).empty());
+  check_grant(only(allocator->allocate(t0 + 10s + 4999ms)), framework(1), agent(1), "r", R("cpus:1;mem:512"));
+}
+
 TEST_CASE("SuppressAndReviveOffers: suppressed roles get nothing; revive clears their filters",
           "[allocator][core]") {
   auto allocator = dcos::make_drf_allocator();

@@ -90,6 +90,9 @@ class Agent {
   // Stops serving and talking to the master. With `kill_tasks`, kills every executor and task;
   // without, leaves them running for a restarted agent to recover (as if the agent crashed).
   void stop(bool kill_tasks = true);
+  // Stops for a restart (the daemon's SIGTERM): checkpointed executors and tasks keep running
+  // for the next agent to recover; the rest, which nobody would recover, are killed.
+  void stop_keeping_checkpointed();
 
   std::uint16_t port() const { return server_ ? server_->port() : 0; }
   bool registered() const { return registered_; }
@@ -147,6 +150,9 @@ class Agent {
     v1::FrameworkInfo info;
     bool removed = false;  // SHUTDOWN_FRAMEWORK: no more updates for it.
   };
+
+  enum class StopPolicy { kill_all, keep_checkpointed, keep_all };
+  void stop_with(StopPolicy policy);
 
   // The master link (agent.cpp).
   void connect();

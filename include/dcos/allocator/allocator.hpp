@@ -120,8 +120,9 @@ class Allocator {
   // Replaces the framework's outstanding requests; an empty list clears them.
   virtual void request(const FrameworkId& framework, std::vector<ResourceRequest> requests) = 0;
 
-  // UPDATE_WEIGHTS: each role's weight (> 0; 1 is the default). Fails, changing nothing, on a
-  // weight that is not positive and finite or on the role "*".
+  // UPDATE_WEIGHTS: each role's weight (> 0; 1 is the default), applying to its subtree. Fails,
+  // changing nothing, on a weight that is not positive and finite or on the role "*".
+  // Requires: the roles pass the master's role validation.
   virtual Result<void> update_weights(const std::map<std::string, double>& weights) = 0;
   // UPDATE_QUOTA: replaces the role's quota; an empty one removes it. Fails, changing nothing,
   // for "*", a nested role, a negative or non-finite amount, or a guarantee above its limit.
@@ -129,7 +130,8 @@ class Allocator {
   virtual Result<void> update_quota(const std::string& role, const Quota& quota) = 0;
   virtual std::map<std::string, double> weights() const = 0;   // GET_WEIGHTS: those set.
   virtual std::map<std::string, Quota> quotas() const = 0;     // GET_QUOTA: those set.
-  virtual std::vector<RoleInfo> roles() const = 0;             // Every known role, by name.
+  // Roles with frameworks, a weight, quota, reservations or allocation, by name.
+  virtual std::vector<RoleInfo> roles() const = 0;
 
   // One allocation cycle: grants of free resources to frameworks, recorded as allocated.
   virtual std::vector<Grant> allocate(TimePoint now) = 0;
