@@ -17,14 +17,20 @@
 #include "dcos/replicated_log/leveldb_storage.hpp"
 #include "dcos/replicated_log/recovery.hpp"
 #include "dcos/replicated_log/replica.hpp"
+#include "dcos/replicated_log/write_queue.hpp"
+#include "disk_writer.hpp"
 #include "transport.hpp"
 
 namespace dcos::replicated_log {
 
 namespace asio = boost::asio;
 
-// The shell: carries out the cores' `Ready`s in order (persist, then send) on one core thread.
-// Every durable write covers everything that arrived since the previous one (group commit).
+// The shell: steps the cores on one core thread and carries out their `Ready`s. The replica's
+// writes go to a disk thread (`DiskWriter`) through a `WriteQueue`, which holds the replica's
+// replies until what they rest on is durable; everything else is sent at once. So the leader's
+// own write runs beside its followers', and the core thread keeps counting acknowledgements
+// while a sync is in progress: any quorum commits an append. Every durable write covers
+// everything the replica handed out since the previous one began (group commit).
 class Log::Impl {
  public:
   explicit Impl(LogOptions options) : options_(std::move(options)), log_(dcos::log::get("replicated_log")) {
@@ -42,7 +48,13 @@ class Log::Impl {
     storage_ = std::move(*storage);
     auto recovered = storage_->recover();
     if (!recovered) return tl::unexpected(recovered.error());
-    replica_ = std::make_unique<Replica>(options_.self, std::move(*recovered), *storage_);
+    queue_ = std::make_unique<WriteQueue>(*storage_);
+    replica_ = std::make_unique<Replica>(options_.self, std::move(*recovered), *queue_);
+    disk_ = std::make_unique<detail::DiskWriter>(*storage_, [this](std::uint64_t sequence) {
+      post([this, sequence] {
+        for (Envelope& e : queue_->durable(sequence)) released_.push_back(std::move(e));
+      });
+    });
 
     std::map<NodeId, asio::ip::tcp::endpoint> peers;
     asio::ip::tcp::endpoint own;
@@ -172,6 +184,7 @@ class Log::Impl {
     }
     wake_.notify_one();
     if (core_thread_.joinable()) core_thread_.join();
+    disk_.reset();  // Finishes the writes handed out; its reports go nowhere now.
     if (transport_) transport_->stop();
     // Let the transport close its sockets, then stop.
     asio::post(io_, [this] { io_.stop(); });
@@ -353,12 +366,14 @@ class Log::Impl {
     }
   }
 
-  // Carries out every core's `Ready`: persist (one synchronous LevelDB write), send, and feed
-  // messages for this node straight back in, until nothing is left. Any read issued after a
-  // completion runs after this, so it sees the entry learned locally.
+  // Carries out every core's `Ready`: hand the replica's writes to the disk thread, send what
+  // may leave (the replica's replies once durable), and feed messages for this node straight
+  // back in, until nothing is left. Any read issued after a completion runs after this, so it
+  // sees the entry learned locally (from the write queue if not yet on disk).
   void flush() {
     for (;;) {
-      std::vector<Envelope> out;
+      std::vector<Envelope> out = std::move(released_);
+      released_.clear();
       if (recovery_) {
         for (const Envelope& e : recovery_->ready().messages) out.push_back(e);
         recovery_->advance();
@@ -382,16 +397,11 @@ class Log::Impl {
           coordinator_->advance();
         }
       }
-      const Ready& ready = replica_->ready();
-      if (!ready.persist_empty()) {
-        if (auto written = storage_->write(ready); !written) {
-          // Never send a promise or an acceptance we could not make durable.
-          log_->critical("replica stopping: persist failed: {}", written.error().message);
-          spdlog::default_logger()->flush();
-          std::abort();
-        }
+      if (!replica_->ready().empty()) {
+        WriteQueue::Pushed pushed = queue_->push(replica_->ready());
+        if (pushed.batch) disk_->submit(pushed.sequence, std::move(*pushed.batch));
+        for (Envelope& e : pushed.send) out.push_back(std::move(e));
       }
-      for (const Envelope& e : ready.messages) out.push_back(e);
       replica_->advance();
 
       std::vector<Envelope> local;
@@ -430,6 +440,8 @@ class Log::Impl {
   std::vector<NodeId> replicas_;
   std::mt19937_64 rng_;
   std::unique_ptr<LevelDbLogStorage> storage_;
+  std::unique_ptr<WriteQueue> queue_;  // The replica reads through it.
+  std::unique_ptr<detail::DiskWriter> disk_;
   std::unique_ptr<Replica> replica_;
   std::unique_ptr<Coordinator> coordinator_;
   std::unique_ptr<Recovery> recovery_;
@@ -457,6 +469,7 @@ class Log::Impl {
   std::map<NodeId, RecoverResponse> probe_;
   Position catch_up_target_ = 0;
   std::vector<std::function<void()>> completions_;
+  std::vector<Envelope> released_;  // Replies whose writes became durable.
 };
 
 Result<std::unique_ptr<Log>> Log::open(LogOptions options) {

@@ -2,11 +2,14 @@
 //
 // 3 or 5 replicas start EMPTY and auto-initialise; two or three of them host competing writers
 // that elect, append (pipelined) and now and then truncate; lagging replicas catch up. Each node
-// runs the cores exactly as the real shell does: step, persist the `Ready` (a write that takes
-// simulated time, inputs arriving meanwhile are batched into the next one), then send. The
-// network drops, duplicates, delays and reorders messages and partitions nodes; nodes crash --
-// losing their unsynced write, or tearing it (a prefix of its records lands) -- and restart from
-// their storage. Then faults stop and every value the clients asked to append must be appended.
+// runs the cores exactly as the real shell does: step every input at once, hand the replica's
+// writes to a simulated disk through a `WriteQueue` (a write takes simulated time; batches queued
+// meanwhile are merged into the next one) and send the replica's replies only once durable;
+// everything else leaves at once. The network drops, duplicates, delays and reorders messages and
+// partitions nodes; nodes crash -- losing their unsynced write, or tearing it (a prefix of its
+// records lands) -- and restart from their storage; now and then a crashed replica's storage is
+// wiped, and it rejoins EMPTY, not voting until it has recovered from its peers. Then faults stop
+// and every value the clients asked to append must be appended.
 //
 // Checked at every durable write (the only place state changes) and at every event:
 //   - one chosen value per position: every learned record, learned message and acknowledged
@@ -41,6 +44,7 @@
 #include "dcos/replicated_log/recovery.hpp"
 #include "dcos/replicated_log/replica.hpp"
 #include "dcos/replicated_log/storage.hpp"
+#include "dcos/replicated_log/write_queue.hpp"
 
 namespace {
 
@@ -73,6 +77,7 @@ struct SimConfig {
   std::uint64_t delay_max = 12;       // Message delay in [1, delay_max]: reordering.
   double crash_per_tick = 0.004;
   double crash_per_write = 0.003;
+  double wipe_per_crash = 0.25;       // The crashed replica restarts with empty storage.
   double partition_per_tick = 0.004;
   double catch_up_per_tick = 0.01;
   double truncate_per_tick = 0.01;
@@ -80,11 +85,11 @@ struct SimConfig {
 
 // What a run exercised, summed over seeds and printed, so a quiet sim cannot pass unnoticed.
 struct SimStats {
-  std::uint64_t steps = 0, acknowledged = 0, crashes = 0, torn = 0, dropped = 0, duplicated = 0,
+  std::uint64_t steps = 0, acknowledged = 0, crashes = 0, torn = 0, wipes = 0, dropped = 0, duplicated = 0,
                 partitions = 0, elections = 0, demotions = 0, truncations = 0, catch_ups = 0,
                 recoveries = 0, batched = 0;
   void add(const SimStats& o) {
-    steps += o.steps; acknowledged += o.acknowledged; crashes += o.crashes; torn += o.torn;
+    steps += o.steps; acknowledged += o.acknowledged; crashes += o.crashes; torn += o.torn; wipes += o.wipes;
     dropped += o.dropped; duplicated += o.duplicated; partitions += o.partitions;
     elections += o.elections; demotions += o.demotions; truncations += o.truncations;
     catch_ups += o.catch_ups; recoveries += o.recoveries; batched += o.batched;
@@ -157,18 +162,18 @@ class Sim {
   struct Node {
     NodeId id;
     MemoryLogStorage storage;
+    std::unique_ptr<WriteQueue> queue;  // The replica reads through it.
     std::unique_ptr<Replica> replica;
     std::unique_ptr<Coordinator> coordinator;
     std::unique_ptr<Recovery> recovery;
     std::unique_ptr<CatchUp> catch_up;
     bool up = false;
     std::uint64_t incarnation = 0;
-    // A durable write in progress, and what waits for it.
+    // The disk: a write in progress, and batches submitted meanwhile (merged into the next).
     bool writing = false;
     WriteBatch batch;
-    std::vector<Envelope> outbox;
-    std::vector<CoordinatorEvent> events;
-    std::vector<Envelope> inbox;  // Arrived while writing: stepped together afterwards.
+    std::uint64_t batch_sequence = 0;
+    std::deque<std::pair<std::uint64_t, WriteBatch>> submitted;
     // Writer client state.
     std::map<Position, std::string> proposed;  // Appends in flight, by position.
     std::uint64_t elect_at = 0;                // Not before this time.
@@ -221,16 +226,16 @@ class Sim {
     node.up = true;
     ++node.incarnation;
     node.writing = false;
-    node.inbox.clear();
-    node.outbox.clear();
-    node.events.clear();
+    node.submitted.clear();
     node.proposed.clear();
     node.coordinator.reset();
     node.catch_up.reset();
     node.recovery.reset();
     auto recovered = node.storage.recover();
     REQUIRE(recovered);
-    node.replica = std::make_unique<Replica>(node.id, std::move(*recovered), node.storage);
+    node.replica.reset();
+    node.queue = std::make_unique<WriteQueue>(node.storage);
+    node.replica = std::make_unique<Replica>(node.id, std::move(*recovered), *node.queue);
     if (node.replica->status() != Status::voting) {
       RecoveryConfig config;
       config.self = node.id;
@@ -255,17 +260,33 @@ class Sim {
       apply(i, node.batch, landed);
     }
     ++stats_.crashes;
+    if (chance(config_.wipe_per_crash) && others_vote(i)) {
+      // The disk is gone: the replica restarts EMPTY and must recover before it votes again.
+      node.storage = MemoryLogStorage{};
+      ++stats_.wipes;
+    }
     for (auto& [position, value] : node.proposed) queue_.push_back(value);  // Outcome unknown.
     node.proposed.clear();
     node.up = false;
     node.writing = false;
+    node.submitted.clear();
     node.replica.reset();
+    node.queue.reset();
     node.coordinator.reset();
     node.recovery.reset();
     node.catch_up.reset();
-    node.inbox.clear();
     ++node.incarnation;  // Events for the old incarnation are void.
     schedule(EventKind::restart, i, uniform(20, 200));
+  }
+
+  // Whether every other replica's disk says VOTING. A wipe loses acceptor state, so wiping
+  // while another replica is still recovering could lose a chosen value -- more failures than
+  // Paxos tolerates, which no rule can survive.
+  bool others_vote(std::uint32_t i) const {
+    for (std::uint32_t j = 0; j < nodes_.size(); ++j) {
+      if (j != i && nodes_[j].storage.metadata().status != Status::voting) return false;
+    }
+    return true;
   }
 
   void heal() {
@@ -291,12 +312,8 @@ class Sim {
         return;
       case EventKind::deliver:
         if (!node.up) return;
-        if (node.writing) {
-          node.inbox.push_back(*event.envelope);
-        } else {
-          step(event.node, *event.envelope);
-          flush(event.node);
-        }
+        step(event.node, *event.envelope);
+        flush(event.node);
         return;
       case EventKind::write_done:
         if (!node.up || event.incarnation != node.incarnation || !node.writing) return;
@@ -306,7 +323,7 @@ class Sim {
         schedule(EventKind::tick, event.node, uniform(8, 12));
         if (faulty() && node.up && chance(config_.crash_per_tick)) return crash(event.node);
         if (faulty() && chance(config_.partition_per_tick)) partition();
-        if (!node.up || node.writing) return;
+        if (!node.up) return;
         tick(event.node);
         flush(event.node);
         return;
@@ -423,31 +440,51 @@ class Sim {
     return 0;
   }
 
-  // Carries out every core's `Ready` as the shell does: persist (taking time), then send.
+  // Carries out every core's `Ready` as the shell does: the replica's writes go to the disk
+  // and its replies wait for them; everything else is sent, and events reported, at once.
   void flush(std::uint32_t i) {
     Node& node = nodes_[i];
-    if (!node.up || node.writing) return;
+    if (!node.up) return;
+    std::vector<Envelope> out;
+    std::vector<CoordinatorEvent> events;
     if (node.recovery) {
-      for (const Envelope& out : node.recovery->ready().messages) node.outbox.push_back(out);
+      for (const Envelope& e : node.recovery->ready().messages) out.push_back(e);
       node.recovery->advance();
     }
     if (node.catch_up) {
-      for (const Envelope& out : node.catch_up->ready().messages) node.outbox.push_back(out);
+      for (const Envelope& e : node.catch_up->ready().messages) out.push_back(e);
       node.catch_up->advance();
     }
     if (node.coordinator) {
-      for (const Envelope& out : node.coordinator->ready().messages) node.outbox.push_back(out);
-      for (const CoordinatorEvent& e : node.coordinator->ready().events) node.events.push_back(e);
+      for (const Envelope& e : node.coordinator->ready().messages) out.push_back(e);
+      events = node.coordinator->ready().events;
       node.coordinator->advance();
     }
-    const Ready& ready = node.replica->ready();
-    for (const Envelope& out : ready.messages) node.outbox.push_back(out);
-    if (ready.persist_empty()) {
-      node.replica->advance();
-      return deliver_outputs(i);
+    if (!node.replica->ready().empty()) {
+      WriteQueue::Pushed pushed = node.queue->push(node.replica->ready());
+      for (Envelope& e : pushed.send) out.push_back(std::move(e));
+      if (pushed.batch) {
+        node.submitted.emplace_back(pushed.sequence, std::move(*pushed.batch));
+        if (!node.writing) start_write(i);
+      }
     }
-    node.batch = WriteBatch::from(ready);
     node.replica->advance();
+    for (const Envelope& e : out) send(e);
+    for (const CoordinatorEvent& e : events) on_event(i, e);
+  }
+
+  // The disk takes every batch submitted so far as one write (as `DiskWriter` does).
+  void start_write(std::uint32_t i) {
+    Node& node = nodes_[i];
+    DCOS_ASSERT(!node.writing && !node.submitted.empty());
+    if (node.submitted.size() > 1) stats_.batched += node.submitted.size();
+    node.batch = std::move(node.submitted.front().second);
+    node.batch_sequence = node.submitted.front().first;
+    node.submitted.pop_front();
+    for (; !node.submitted.empty(); node.submitted.pop_front()) {
+      node.batch.merge(std::move(node.submitted.front().second));
+      node.batch_sequence = node.submitted.front().first;
+    }
     node.writing = true;
     const std::uint64_t latency = uniform(1, 4);
     schedule(EventKind::write_done, i, latency);
@@ -459,26 +496,8 @@ class Sim {
     Node& node = nodes_[i];
     apply(i, node.batch, MemoryLogStorage::records(node.batch));
     node.writing = false;
-    deliver_outputs(i);
-    // Everything that arrived during the write goes into the next batch (group commit).
-    std::vector<Envelope> inbox = std::move(node.inbox);
-    node.inbox.clear();
-    if (inbox.size() > 1) stats_.batched += inbox.size();
-    for (const Envelope& envelope : inbox) {
-      if (!node.up) break;
-      step(i, envelope);
-    }
-    flush(i);
-  }
-
-  void deliver_outputs(std::uint32_t i) {
-    Node& node = nodes_[i];
-    std::vector<Envelope> outbox = std::move(node.outbox);
-    node.outbox.clear();
-    for (const Envelope& out : outbox) send(out);
-    std::vector<CoordinatorEvent> events = std::move(node.events);
-    node.events.clear();
-    for (const CoordinatorEvent& e : events) on_event(i, e);
+    for (const Envelope& e : node.queue->durable(node.batch_sequence)) send(e);
+    if (!node.submitted.empty()) start_write(i);
   }
 
   void on_event(std::uint32_t i, const CoordinatorEvent& e) {
@@ -598,7 +617,9 @@ class Sim {
     const std::uint64_t deadline = now_ + 20'000;
     while (!events_.empty() && now_ < deadline) {
       bool caught_up = true;
-      for (const Node& node : nodes_) caught_up &= !node.writing && (!node.catch_up || node.catch_up->done());
+      for (const Node& node : nodes_) {
+        caught_up &= !node.writing && node.submitted.empty() && (!node.catch_up || node.catch_up->done());
+      }
       if (caught_up) break;
       Event event = events_.top();
       events_.pop();
@@ -606,7 +627,7 @@ class Sim {
       if (event.kind == EventKind::tick) {
         schedule(EventKind::tick, event.node, 10);
         Node& node = nodes_[event.node];
-        if (!node.writing && node.catch_up) {
+        if (node.catch_up) {
           node.catch_up->tick();
           flush(event.node);
         }
@@ -710,7 +731,8 @@ TEST_CASE("replicated log keeps one value per position under loss, reordering, c
   std::signal(SIGABRT, SIG_DFL);
   WARN("sim: " << seeds.size() << " seeds, " << total.steps << " steps, " << total.acknowledged
                 << " acknowledged appends, " << total.elections << " elections, " << total.demotions
-                << " demotions, " << total.crashes << " crashes (" << total.torn << " torn writes), "
+                << " demotions, " << total.crashes << " crashes (" << total.torn << " torn writes, "
+                << total.wipes << " wiped disks), "
                 << total.dropped << " dropped, " << total.duplicated << " duplicated, "
                 << total.partitions << " partition changes, " << total.truncations << " truncations, "
                 << total.catch_ups << " catch-ups, " << total.recoveries << " recoveries, "

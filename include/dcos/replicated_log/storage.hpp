@@ -3,6 +3,7 @@
 // log and a disk (leveldb's `Env` in spirit). `LevelDbLogStorage` (leveldb_storage.hpp) is the
 // durable one; `MemoryLogStorage` serves tests and the simulation.
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <vector>
@@ -25,6 +26,18 @@ struct WriteBatch {
 
   static WriteBatch from(const Ready& ready) {
     return WriteBatch{ready.metadata, ready.actions, ready.truncate_before, !ready.messages.empty()};
+  }
+
+  // Folds a `later` batch into this one, so that writing the result equals writing both in
+  // order: actions in order (a later record at a position wins), the higher truncation (which
+  // never drops a later record: a replica persists nothing below its `begin`), the later
+  // metadata, and a sync if either asked for one.
+  void merge(WriteBatch later) {
+    actions.reserve(actions.size() + later.actions.size());
+    for (Action& action : later.actions) actions.push_back(std::move(action));
+    if (later.truncate_before) truncate_before = std::max(truncate_before.value_or(0), *later.truncate_before);
+    if (later.metadata) metadata = std::move(later.metadata);
+    sync = sync || later.sync;
   }
 };
 
