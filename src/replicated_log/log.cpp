@@ -1,6 +1,6 @@
 #include "dcos/replicated_log/log.hpp"
 
-#include <condition_variable>
+#include <atomic>
 #include <deque>
 #include <future>
 #include <map>
@@ -9,6 +9,7 @@
 #include <thread>
 
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
 
 #include "dcos/common/log.hpp"
@@ -25,7 +26,8 @@ namespace dcos::replicated_log {
 
 namespace asio = boost::asio;
 
-// The shell: steps the cores on one core thread and carries out their `Ready`s. The replica's
+// The shell: steps the cores on one core thread, which also runs the sockets (one thread hop
+// less each way per message), and carries out their `Ready`s. The replica's
 // writes go to a disk thread (`DiskWriter`) through a `WriteQueue`, which holds the replica's
 // replies until what they rest on is durable; everything else is sent at once. So the leader's
 // own write runs beside its followers', and the core thread keeps counting acknowledgements
@@ -65,12 +67,11 @@ class Log::Impl {
         peers.emplace(node, endpoint);
       }
     }
+    // Frames arrive on the io thread, which is the core thread: step them in at once.
     transport_ = std::make_shared<detail::Transport>(io_, std::move(peers), [this](std::vector<Envelope> in) {
-      {
-        std::lock_guard lock(mutex_);
-        for (Envelope& e : in) inbox_.push_back(std::move(e));
-      }
-      wake_.notify_one();
+      if (stopping_) return;
+      for (const Envelope& e : in) route(e);
+      schedule_flush();
     });
     if (auto listening = transport_->listen(own); !listening) return listening;
 
@@ -84,21 +85,44 @@ class Log::Impl {
       recovery_ = std::make_unique<Recovery>(config, *replica_);
       recovery_->start();
     }
+    asio::post(io_, [this] {
+      schedule_flush();  // Whatever recovery wants to send.
+      arm_tick();
+    });
     io_thread_ = std::thread([this] { io_.run(); });
-    core_thread_ = std::thread([this] { run(); });
-    post([] {});  // Flush whatever recovery wants to send.
     return {};
   }
 
   asio::ip::tcp::endpoint endpoint() const { return transport_->local_endpoint(); }
 
-  // Runs `command` on the core thread.
+  // Runs `command` on the core thread, then carries out what it caused. Any thread may call it.
   void post(std::function<void()> command) {
-    {
-      std::lock_guard lock(mutex_);
-      commands_.push_back(std::move(command));
-    }
-    wake_.notify_one();
+    asio::post(io_, [this, command = std::move(command)] {
+      if (stopping_) return;
+      command();
+      schedule_flush();
+    });
+  }
+
+  // One flush after everything already queued on the core thread (commands, frames, durable
+  // writes) has been stepped in: they share its disk write and its frames (group commit).
+  void schedule_flush() {
+    if (flush_scheduled_) return;
+    flush_scheduled_ = true;
+    asio::post(io_, [this] {
+      flush_scheduled_ = false;
+      if (!stopping_) flush();
+    });
+  }
+
+  void arm_tick() {
+    tick_timer_.expires_after(options_.tick);
+    tick_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec || stopping_) return;
+      tick();
+      schedule_flush();
+      arm_tick();
+    });
   }
 
   template <typename T>
@@ -177,50 +201,30 @@ class Log::Impl {
   }
 
   void stop() {
-    {
-      std::lock_guard lock(mutex_);
-      if (stopping_) return;
+    if (stopped_.exchange(true)) return;
+    asio::post(io_, [this] {
       stopping_ = true;
-    }
-    wake_.notify_one();
-    if (core_thread_.joinable()) core_thread_.join();
-    disk_.reset();  // Finishes the writes handed out; its reports go nowhere now.
-    if (transport_) transport_->stop();
-    // Let the transport close its sockets, then stop.
-    asio::post(io_, [this] { io_.stop(); });
+      tick_timer_.cancel();
+      // Whoever still waits learns that the log is closing.
+      for (auto& [position, done] : writes_) done(fail(Errc::cancelled, "log closed"));
+      for (auto& [value, done] : waiting_) done(fail(Errc::cancelled, "log closed"));
+      for (auto& done : start_waiters_) done(fail(Errc::cancelled, "log closed"));
+      for (auto& done : catch_up_waiters_) done(fail(Errc::cancelled, "log closed"));
+      writes_.clear();
+      waiting_.clear();
+      start_waiters_.clear();
+      catch_up_waiters_.clear();
+      if (transport_) transport_->stop();
+      // Let the transport close its sockets, then stop.
+      asio::post(io_, [this] { io_.stop(); });
+    });
     if (io_thread_.joinable()) io_thread_.join();
+    disk_.reset();  // Finishes the writes handed out; its reports go nowhere now.
   }
 
  private:
   std::uint64_t proposer() {
     return (static_cast<std::uint64_t>(options_.self.value) << 48) ^ (rng_() & ((1ull << 48) - 1));
-  }
-
-  void run() {
-    auto next_tick = std::chrono::steady_clock::now() + options_.tick;
-    for (;;) {
-      std::vector<Envelope> inbox;
-      std::vector<std::function<void()>> commands;
-      {
-        std::unique_lock lock(mutex_);
-        wake_.wait_until(lock, next_tick, [&] { return stopping_ || !inbox_.empty() || !commands_.empty(); });
-        if (stopping_) break;
-        inbox.swap(inbox_);
-        commands.swap(commands_);
-      }
-      for (auto& command : commands) command();
-      for (const Envelope& envelope : inbox) route(envelope);
-      if (std::chrono::steady_clock::now() >= next_tick) {
-        tick();
-        next_tick = std::chrono::steady_clock::now() + options_.tick;
-      }
-      flush();
-    }
-    // Whoever still waits learns that the log is closing.
-    for (auto& [position, done] : writes_) done(fail(Errc::cancelled, "log closed"));
-    for (auto& [value, done] : waiting_) done(fail(Errc::cancelled, "log closed"));
-    for (auto& done : start_waiters_) done(fail(Errc::cancelled, "log closed"));
-    for (auto& done : catch_up_waiters_) done(fail(Errc::cancelled, "log closed"));
   }
 
   void route(const Envelope& envelope) {
@@ -449,16 +453,13 @@ class Log::Impl {
   asio::io_context io_;
   asio::executor_work_guard<asio::io_context::executor_type> work_{io_.get_executor()};
   std::shared_ptr<detail::Transport> transport_;
-  std::thread io_thread_;
-  std::thread core_thread_;
-
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::vector<Envelope> inbox_;                  // Guarded by `mutex_`.
-  std::vector<std::function<void()>> commands_;  // Guarded by `mutex_`.
-  bool stopping_ = false;                        // Guarded by `mutex_`.
+  asio::steady_timer tick_timer_{io_};
+  std::thread io_thread_;  // The core thread: runs `io_`, so the cores and the sockets.
+  std::atomic<bool> stopped_{false};
 
   // Core thread only.
+  bool stopping_ = false;
+  bool flush_scheduled_ = false;
   std::uint64_t ticks_ = 0;
   std::uint64_t election_started_ = 0;
   std::map<Position, Callback> writes_;

@@ -122,6 +122,9 @@ tcp::endpoint Transport::local_endpoint() const {
 
 void Transport::send(std::vector<Envelope> envelopes) {
   if (envelopes.empty()) return;
+  // On the io thread already (the log's core thread): queue now rather than behind whatever
+  // else is posted, which would delay the frame.
+  if (io_.get_executor().running_in_this_thread()) return enqueue(std::move(envelopes));
   asio::post(io_, [self = shared_from_this(), envelopes = std::move(envelopes)]() mutable {
     self->enqueue(std::move(envelopes));
   });

@@ -11,7 +11,7 @@
 // not be in the log); it must `start()` again. Appends may be issued concurrently (thousands in
 // flight): they share LevelDB sync writes and message frames (group commit).
 //
-// Threads: a network thread (Asio), a core thread that owns the cores, and a disk thread that
+// Threads: a core thread that runs the network (Asio) and the cores, and a disk thread that
 // performs every durable write (a replica's replies wait for it). Callbacks run on the core thread; they may call back into the
 // `Log` but must not block. The blocking helpers (`*_sync`) must not be called from a callback.
 
