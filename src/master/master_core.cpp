@@ -481,6 +481,12 @@ CallOutcome MasterCore::revive(const FrameworkId& id, const std::vector<std::str
   return CallOutcome::ok();
 }
 
+CallOutcome MasterCore::request(const FrameworkId& id, std::vector<ResourceRequest> requests) {
+  count("master/messages_resource_request");
+  allocator().request(id, std::move(requests));
+  return CallOutcome::ok();
+}
+
 CallOutcome MasterCore::suppress(const FrameworkId& id, const std::vector<std::string>& roles) {
   count("master/messages_suppress_offers");
   allocator().suppress(id, roles);

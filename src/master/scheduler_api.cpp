@@ -5,6 +5,7 @@
 
 #include "dcos/common/log.hpp"
 #include "dcos/common/uuid.hpp"
+#include "dcos/http/content_negotiation.hpp"
 #include "dcos/http/recordio.hpp"
 #include "dcos/master/master.hpp"
 #include "dcos/v1/json_fields.hpp"
@@ -28,26 +29,6 @@ http::Response outcome_response(const http::Request& request, const CallOutcome&
     case CallOutcome::Code::not_implemented: return text(request, Status::not_implemented, outcome.message);
   }
   return text(request, Status::internal_server_error, "unreachable");
-}
-
-// True when an `Accept` header admits `application/json` (absent, `*/*`, `application/*`).
-bool accepts_json(const http::Request& request) {
-  auto it = request.find(beast_http::field::accept);
-  if (it == request.end()) return true;
-  std::vector<std::string> ranges;
-  boost::split(ranges, it->value(), boost::is_any_of(","));
-  for (auto& range : ranges) {
-    std::string type = range.substr(0, range.find(';'));
-    boost::trim(type);
-    boost::to_lower(type);
-    if (type == "application/json" || type == "*/*" || type == "application/*") {
-      // `q=0` means "not acceptable".
-      const auto q = range.find("q=");
-      if (q != std::string::npos && std::atof(range.c_str() + q + 2) <= 0) continue;
-      return true;
-    }
-  }
-  return false;
 }
 
 std::vector<OfferId> offer_ids(const v1::Fields& fields) {
@@ -98,7 +79,7 @@ http::Reply Master::scheduler_api(const http::Request& request) {
       if (request.find("Mesos-Stream-Id") != request.end()) {
         return text(request, Status::bad_request, "Subscribe calls should not include the 'Mesos-Stream-Id' header");
       }
-      if (!accepts_json(request)) {
+      if (!http::accepts_json(request)) {
         return text(request, Status::not_acceptable, "Expecting 'Accept' to allow application/json");
       }
       v1::Fields subscribe = require("subscribe");
@@ -226,7 +207,27 @@ http::Reply Master::scheduler_api(const http::Request& request) {
       auto data = base64_decode(data_text);
       if (!data) return text(request, Status::bad_request, "Failed to parse 'message.data': not base64");
       outcome = core_.message(id, agent, executor, *data);
-    } else if (type == "REQUEST" || type == "ACCEPT_INVERSE_OFFERS" || type == "DECLINE_INVERSE_OFFERS" ||
+    } else if (type == "REQUEST") {
+      // Steers the framework's next offers (docs/design/allocator.md, "Requests").
+      std::vector<ResourceRequest> requests;
+      if (auto fields = sub("request")) {
+        for (const auto& r : fields->array("requests")) {
+          v1::Fields f(r, "request.requests.");
+          ResourceRequest request_entry;
+          if (auto a = f.id("agent_id")) request_entry.agent = AgentId(*a);
+          if (const auto* resources = f.get("resources")) {
+            auto decoded = resources_from_json(*resources);
+            if (!decoded) {
+              return text(request, Status::bad_request,
+                          "Failed to validate scheduler::Call: 'request.requests.resources': " + decoded.error().message);
+            }
+            request_entry.resources = std::move(*decoded);
+          }
+          requests.push_back(std::move(request_entry));
+        }
+      }
+      outcome = core_.request(id, std::move(requests));
+    } else if (type == "ACCEPT_INVERSE_OFFERS" || type == "DECLINE_INVERSE_OFFERS" ||
                type == "ACKNOWLEDGE_OPERATION_STATUS" || type == "RECONCILE_OPERATIONS") {
       outcome = CallOutcome::ok();  // Accepted; nothing to do in this master yet.
     } else if (type == "UPDATE_FRAMEWORK") {

@@ -146,6 +146,8 @@ class MasterCore {
   CallOutcome update_framework(const FrameworkId& id, v1::FrameworkInfo info, std::vector<std::string> suppressed_roles);
   CallOutcome revive(const FrameworkId& id, const std::vector<std::string>& roles);
   CallOutcome suppress(const FrameworkId& id, const std::vector<std::string>& roles);
+  // REQUEST: replaces the framework's outstanding requests (an empty list clears them).
+  CallOutcome request(const FrameworkId& id, std::vector<ResourceRequest> requests);
   CallOutcome kill(const FrameworkId& id, const TaskId& task, const std::optional<AgentId>& agent,
                    std::optional<Duration> grace, TimePoint now);
   CallOutcome shutdown_executor(const FrameworkId& id, const ExecutorId& executor, const AgentId& agent);
