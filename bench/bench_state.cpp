@@ -13,8 +13,14 @@
 // server started from Debian's `zookeeper` package on 127.0.0.1 (skipped, with a line saying
 // why, where it cannot start). Prints one JSON object per line.
 //
+//   admit        the master's `Registrar` admits `--admit-agents` agents (10,000) with a
+//                realistic `AgentInfo` each, keeping `concurrency` admissions outstanding (as
+//                that many agents registering at once): operations queued meanwhile share one
+//                store, which rewrites the whole registry. Not on ZooKeeper (a znode holds 1 MB).
+//
 //   bench_state [--storages in_memory,log,replicated_log,leveldb,zookeeper] [--writers 8] [--stores 200]
-//               [--value-bytes 1024]
+//               [--value-bytes 1024] [--scenarios independent,contended,admit] [--admit-agents 10000]
+//               [--admit-concurrency 10000,1000,100]
 
 #include <unistd.h>
 
@@ -33,6 +39,9 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "dcos/common/clock.hpp"
+#include "dcos/master/registrar.hpp"
+#include "dcos/resources/resources.hpp"
 #include "dcos/state/in_memory_storage.hpp"
 #include "dcos/state/leveldb_storage.hpp"
 #include "dcos/state/log_storage.hpp"
@@ -167,14 +176,94 @@ void run_scenario(const std::string& storage_name, Storage& storage, const std::
   std::cout << line.dump() << std::endl;
 }
 
-void run_storage(const std::string& name, Storage& storage, int writers, int stores, std::size_t value_bytes) {
-  run_scenario(name, storage, "independent", writers, stores, value_bytes);
-  run_scenario(name, storage, "contended", writers, stores, value_bytes);
+struct Options {
+  std::vector<std::string> scenarios;
+  int writers = 8;
+  int stores = 200;
+  std::size_t value_bytes = 1024;
+  int admit_agents = 10'000;
+  std::vector<int> admit_concurrency;
+};
+
+// The registrar admits `agents` agents, `concurrency` at a time, into a fresh registry.
+void run_admit(const std::string& storage_name, Storage& storage, int agents, int concurrency) {
+  namespace master = dcos::master;
+  static int run = 0;
+  asio::io_context io;
+  dcos::SystemClock clock(io.get_executor());
+  master::Registrar registrar(io.get_executor(), clock, storage, {.name = fmt::format("registry-{}", run++)});
+  std::string error;
+  bool recovered = false;
+  registrar.recover({{"id", "bench"}}, [&](dcos::Result<master::Registry> r) {
+    recovered = true;
+    if (!r) error = r.error().message;
+  });
+  while (!recovered) io.run_one();
+  const nlohmann::json resources =
+      dcos::to_json(dcos::parse_resources("cpus:16;mem:65536;disk:1048576;ports:[31000-32000]").value());
+  std::vector<double> latencies_us;
+  latencies_us.reserve(static_cast<std::size_t>(agents));
+  int issued = 0;
+  int done = 0;
+  std::function<void()> issue = [&] {
+    const std::string id = fmt::format("5c0c9a3e-0b1d-4a57-9a8e-7f3f6b2a1c00-S{}", issued++);
+    nlohmann::json info = {{"id", {{"value", id}}}, {"hostname", fmt::format("agent-{}.example.com", issued)},
+                           {"port", 5051}, {"resources", resources}};
+    const auto start = Clock::now();
+    registrar.apply(master::AdmitAgent{dcos::AgentId(id), std::move(info)}, [&, start](dcos::Result<bool> admitted) {
+      latencies_us.push_back(micros_since(start));
+      ++done;
+      if (!admitted && error.empty()) error = admitted.error().message;
+      if (issued < agents && error.empty()) issue();
+    });
+  };
+  const auto start = Clock::now();
+  for (int i = 0; i < std::min(concurrency, agents) && error.empty(); ++i) issue();
+  while (done < issued) io.run_one();
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  std::sort(latencies_us.begin(), latencies_us.end());
+  nlohmann::json line = {
+      {"bench", "state"},
+      {"storage", storage_name},
+      {"scenario", "admit"},
+      {"agents", done},
+      {"concurrency", concurrency},
+      {"seconds", std::round(seconds * 1000) / 1000},
+      {"admissions_per_s", std::round(done / seconds)},
+      {"stores", registrar.stats().stores - 1},  // Recovery's store excluded.
+      {"largest_batch", registrar.stats().largest_batch},
+      {"registry_bytes", error.empty() ? nlohmann::json(registrar.registry()).dump().size() : 0},
+      {"latency_ms_p50", std::round(percentile(latencies_us, 0.50) / 100) / 10},
+      {"latency_ms_p99", std::round(percentile(latencies_us, 0.99) / 100) / 10},
+  };
+  if (!error.empty()) line["error"] = error;
+  std::cout << line.dump() << std::endl;
+}
+
+bool wanted(const Options& options, const std::string& scenario) {
+  return std::find(options.scenarios.begin(), options.scenarios.end(), scenario) != options.scenarios.end();
+}
+
+void run_storage(const std::string& name, Storage& storage, const Options& options) {
+  for (const char* scenario : {"independent", "contended"}) {
+    if (wanted(options, scenario)) {
+      run_scenario(name, storage, scenario, options.writers, options.stores, options.value_bytes);
+    }
+  }
+  if (!wanted(options, "admit")) return;
+  if (name == "zookeeper") {
+    std::cout << nlohmann::json{{"bench", "state"}, {"storage", name}, {"scenario", "admit"},
+                                {"skipped", "a znode holds 1 MB; the registry of 10,000 agents is larger"}}
+                     .dump()
+              << std::endl;
+    return;
+  }
+  for (int concurrency : options.admit_concurrency) run_admit(name, storage, options.admit_agents, concurrency);
 }
 
 // Three replicas of the replicated log on 127.0.0.1 (LevelDB under `directory`); the storage
 // writes through replica 0.
-void run_replicated_log(const fs::path& directory, int writers, int stores, std::size_t value_bytes) {
+void run_replicated_log(const fs::path& directory, const Options& run_options) {
   using asio::ip::tcp;
   std::vector<std::pair<dcos::replicated_log::NodeId, tcp::endpoint>> endpoints;
   for (std::uint32_t i = 0; i < 3; ++i) {
@@ -194,7 +283,7 @@ void run_replicated_log(const fs::path& directory, int writers, int stores, std:
   }
   ReplicatedLogAdapter adapter(*logs[0]);
   LogStorage storage(adapter, adapter);
-  run_storage("replicated_log(3)", storage, writers, stores, value_bytes);
+  run_storage("replicated_log(3)", storage, run_options);
 }
 
 std::vector<std::string> split(const std::string& text) {
@@ -209,30 +298,42 @@ std::vector<std::string> split(const std::string& text) {
 int main(int argc, char** argv) {
   CLI::App app{"bench_state: State<T> stores per second and latency on each storage"};
   std::string storages = "in_memory,log,replicated_log,leveldb,zookeeper";
-  int writers = 8;
-  int stores = 200;
-  std::size_t value_bytes = 1024;
+  std::string scenarios = "independent,contended,admit";
+  std::string admit_concurrency = "10000,1000,100";
+  Options options;
   app.add_option("--storages", storages, "comma-separated: in_memory, log, replicated_log, leveldb, zookeeper");
-  app.add_option("--writers", writers, "concurrent writers")->check(CLI::PositiveNumber);
-  app.add_option("--stores", stores, "stores per writer")->check(CLI::PositiveNumber);
-  app.add_option("--value-bytes", value_bytes, "padding in each stored value");
+  app.add_option("--scenarios", scenarios, "comma-separated: independent, contended, admit");
+  app.add_option("--writers", options.writers, "concurrent writers")->check(CLI::PositiveNumber);
+  app.add_option("--stores", options.stores, "stores per writer")->check(CLI::PositiveNumber);
+  app.add_option("--value-bytes", options.value_bytes, "padding in each stored value");
+  app.add_option("--admit-agents", options.admit_agents, "agents the registrar admits")->check(CLI::PositiveNumber);
+  app.add_option("--admit-concurrency", admit_concurrency, "comma-separated: admissions outstanding at once");
   CLI11_PARSE(app, argc, argv);
+  options.scenarios = split(scenarios);
+  for (const std::string& k : split(admit_concurrency)) {
+    try {
+      options.admit_concurrency.push_back(std::max(1, std::stoi(k)));
+    } catch (const std::exception&) {
+      std::cerr << "--admit-concurrency: not a number: " << k << std::endl;
+      return 2;
+    }
+  }
   spdlog::set_level(spdlog::level::warn);
 
   for (const std::string& name : split(storages)) {
     if (name == "in_memory") {
       InMemoryStorage storage;
-      run_storage(name, storage, writers, stores, value_bytes);
+      run_storage(name, storage, options);
     } else if (name == "log") {
       // `LogStorage`'s own cost, on a log in memory.
       MemoryLog log(/*yield=*/false);
       auto writer = log.writer();
       LogStorage storage(log, *writer);
-      run_storage("log(memory)", storage, writers, stores, value_bytes);
+      run_storage("log(memory)", storage, options);
     } else if (name == "replicated_log") {
       const fs::path directory = fs::temp_directory_path() / fmt::format("dcos-bench-state-log-{}", ::getpid());
       fs::remove_all(directory);
-      run_replicated_log(directory, writers, stores, value_bytes);
+      run_replicated_log(directory, options);
       fs::remove_all(directory);
     } else if (name == "leveldb") {
       const fs::path directory = fs::temp_directory_path() / fmt::format("dcos-bench-state-{}", ::getpid());
@@ -243,7 +344,7 @@ int main(int argc, char** argv) {
           std::cerr << "leveldb: " << storage.error().message << std::endl;
           return 1;
         }
-        run_storage(name, **storage, writers, stores, value_bytes);
+        run_storage(name, **storage, options);
       }
       fs::remove_all(directory);
     } else if (name == "zookeeper") {
@@ -258,7 +359,7 @@ int main(int argc, char** argv) {
         std::cerr << "zookeeper: " << storage.error().message << std::endl;
         return 1;
       }
-      run_storage(name, **storage, writers, stores, value_bytes);
+      run_storage(name, **storage, options);
     } else {
       std::cerr << "unknown storage " << name << std::endl;
       return 2;

@@ -13,7 +13,7 @@ int main(int argc, char** argv) {
   dcos::apps::prepare(app);
   dcos::master::MasterConfig config;
   std::string agent_ping_timeout = "15secs", allocation_interval = "1secs", offer_timeout, logging_level = "INFO";
-  std::string registry = "in_memory", zk, quorum;
+  std::string zk, registry_fetch_timeout = "1mins", registry_store_timeout = "20secs", agent_reregister_timeout = "10mins";
   bool root_submissions = true;
   app.add_option("--ip", config.ip, "IP address to listen on")->capture_default_str();
   app.add_option("--port", config.port, "Port to listen on")->capture_default_str();
@@ -28,10 +28,18 @@ int main(int argc, char** argv) {
   app.add_option("--max_completed_frameworks", config.options.max_completed_frameworks)->capture_default_str();
   app.add_option("--max_completed_tasks_per_framework", config.options.max_completed_tasks_per_framework)->capture_default_str();
   app.add_option("--root_submissions", root_submissions, "Allow frameworks to run tasks as root")->capture_default_str();
-  app.add_option("--registry", registry, "Registry storage: in_memory (replicated_log arrives with the registry issue)")
+  app.add_option("--registry", config.registry,
+                 "Where the registry lives: replicated_log (at <work_dir>/replicated_log) or in_memory")
       ->check(CLI::IsMember({"in_memory", "replicated_log"}))->capture_default_str();
+  app.add_option("--quorum", config.quorum, "Replicated log quorum size (1: a single master)")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--registry_fetch_timeout", registry_fetch_timeout,
+                 "Time to wait for the registry to be fetched at recovery before the master aborts")->capture_default_str();
+  app.add_option("--registry_store_timeout", registry_store_timeout,
+                 "Time to wait for a registry store before the master aborts")->capture_default_str();
+  app.add_option("--agent_reregister_timeout", agent_reregister_timeout,
+                 "After a failover, agents not re-registered by then are marked unreachable")->capture_default_str();
   app.add_option("--zk", zk, "ZooKeeper URL for leader election (not supported yet)");
-  app.add_option("--quorum", quorum, "Replicated log quorum size (not supported yet)");
   app.add_option("--logging_level", logging_level, "trace, debug, info, warn, error")->capture_default_str();
   if (int code = dcos::apps::parse_flags(app, argc, argv); code >= 0) return code;
 
@@ -52,11 +60,29 @@ int main(int argc, char** argv) {
     if (!timeout) return fail("--offer_timeout: " + timeout.error().message);
     config.options.offer_timeout = *timeout;
   }
+  auto fetch_timeout = dcos::parse_duration(registry_fetch_timeout);
+  if (!fetch_timeout) return fail("--registry_fetch_timeout: " + fetch_timeout.error().message);
+  config.registry_fetch_timeout = *fetch_timeout;
+  auto store_timeout = dcos::parse_duration(registry_store_timeout);
+  if (!store_timeout) return fail("--registry_store_timeout: " + store_timeout.error().message);
+  config.registry_store_timeout = *store_timeout;
+  auto reregister_timeout = dcos::parse_duration(agent_reregister_timeout);
+  if (!reregister_timeout) return fail("--agent_reregister_timeout: " + reregister_timeout.error().message);
+  config.options.agent_reregister_timeout = *reregister_timeout;
+  if (config.registry == "replicated_log" && config.work_dir.empty()) {
+    return fail("--work_dir is required with --registry=replicated_log (or use --registry=in_memory)");
+  }
   config.options.root_submissions = root_submissions;
   config.flags = dcos::apps::flag_values(app);
 
   boost::asio::io_context io(1);
   dcos::SystemClock clock(io.get_executor());
+  int exit_code = 0;
+  // The registrar failed: another master may own the registry now. Exit, as Mesos aborts.
+  config.on_fatal = [&](const dcos::Error&) {
+    exit_code = 1;
+    io.stop();
+  };
   dcos::master::Master master(io.get_executor(), clock, config);
   if (auto started = master.start(); !started) return fail(started.error().message);
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
@@ -66,5 +92,5 @@ int main(int argc, char** argv) {
   });
   std::signal(SIGPIPE, SIG_IGN);
   io.run();
-  return 0;
+  return exit_code;
 }

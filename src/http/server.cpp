@@ -243,7 +243,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
         if (ec) break;
       }
       if (finishing || *watch) break;
-      if (!stream->queue_.empty()) continue;
+      // A send or close during the write above found no wait to cancel: look again first.
+      if (!stream->queue_.empty() || stream->closing_) continue;
       wake.expires_at(asio::steady_timer::time_point::max());
       co_await wake.async_wait(token);
       ec = {};

@@ -3,9 +3,11 @@
 // EXECUTOR_MESSAGE) are separate POSTs answered 202.
 #include <fmt/format.h>
 
+#include "dcos/common/log.hpp"
 #include "dcos/common/uuid.hpp"
 #include "dcos/http/recordio.hpp"
 #include "dcos/master/master.hpp"
+#include "dcos/master/registrar.hpp"
 #include "dcos/v1/json_fields.hpp"
 
 namespace dcos::master {
@@ -62,19 +64,46 @@ http::Reply Master::agent_api(const http::Request& request) {
         registration.tasks.push_back(std::move(task));
       }
       fields->done();
+      if (!recovered_) return http::make_response(request, Status::service_unavailable, "Master has not finished recovery");
+      // The registry admits the agent (or marks it reachable again) before the core registers it
+      // and REGISTERED goes out on the stream (docs/design/state.md, "The master's registry").
+      auto admission = core_.admission(registration);
+      if (!admission) return http::make_response(request, Status::forbidden, admission.error().message);
+      const AgentId id = *registration.id;
       const std::string token = random_uuid_string();
       auto stream = std::make_shared<http::Stream>();
       pending_streams_[token] = stream;
-      const AgentId id = core_.register_agent(std::move(registration), token, now);
-      stream->on_closed([this, id, stream, alive = alive_] {
+      stream->on_closed([this, id, token, stream, alive = alive_] {
         if (!*alive) return;
+        pending_streams_.erase(token);
         auto it = agent_streams_.find(id.value());
         if (it == agent_streams_.end() || it->second != stream) return;  // Replaced or already removed.
         agent_streams_.erase(it);
         core_.agent_disconnected(id, clock_.now());
         deliver();
       });
-      deliver();
+      auto admit = [this, token, stream, alive = alive_](MasterCore::AgentRegistration registration) {
+        if (!*alive || stream->closed()) return;  // The agent gave up meanwhile; it will retry.
+        core_.register_agent(std::move(registration), token, clock_.now());
+        deliver();
+      };
+      if (!*admission) {
+        admit(std::move(registration));
+      } else {
+        registrar_->apply(std::move(**admission), [this, registration = std::move(registration), admit, token, stream,
+                                                   alive = alive_](Result<bool> admitted) mutable {
+          if (!*alive) return;
+          if (!admitted) {
+            // Refused (say, marked gone meanwhile) or the registrar failed: the agent is told
+            // nothing but a closed stream, and retries.
+            log::get("master")->warn("agent admission failed agent={}: {}", *registration.id, admitted.error().message);
+            pending_streams_.erase(token);
+            stream->close();
+            return;
+          }
+          admit(std::move(registration));
+        });
+      }
       http::Response response{Status::ok, request.version()};
       response.set(beast_http::field::content_type, "application/json");
       return http::Reply(std::move(response), stream);

@@ -7,6 +7,9 @@
 #include "dcos/common/log.hpp"
 #include "dcos/common/uuid.hpp"
 #include "dcos/http/recordio.hpp"
+#include "dcos/master/registrar.hpp"
+#include "dcos/replicated_log/log.hpp"
+#include "dcos/state/replicated_log_adapter.hpp"
 #include "dcos/v1/json_fields.hpp"
 
 namespace dcos::master {
@@ -37,6 +40,7 @@ Master::~Master() {
 }
 
 Result<std::uint16_t> Master::start() {
+  if (auto opened = open_registry(); !opened) return tl::unexpected(opened.error());
   auto router = std::make_shared<http::Router>();
   auto bind = [this](auto method) {
     return [this, method](const http::Request& request) { return (this->*method)(request); };
@@ -70,6 +74,7 @@ Result<std::uint16_t> Master::start() {
                          {"address", {{"hostname", config_.hostname}, {"ip", address_ip}, {"port", *port}}}});
   log::get("master")->info("master started id={} address={}:{}", core_.id(), config_.ip, *port);
   tick_timer_ = clock_.schedule(config_.allocation_interval, [this] { on_tick(); });
+  recover_registry();
   return port;
 }
 
@@ -80,6 +85,7 @@ void Master::stop() {
 
 void Master::on_tick() {
   core_.tick(clock_.now());
+  mark_silent_agents_unreachable();
   deliver();
   tick_timer_ = clock_.schedule(config_.allocation_interval, [this] { on_tick(); });
 }

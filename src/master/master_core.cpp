@@ -633,7 +633,9 @@ bool MasterCore::agent_connected(const AgentId& id) const {
 AgentId MasterCore::register_agent(AgentRegistration registration, std::string stream, TimePoint now) {
   const auto log = log::get("master");
   AgentId id;
-  const bool known = registration.id && (agents_.contains(*registration.id) || unreachable_.contains(*registration.id));
+  const bool known = registration.id && !registration.new_agent &&
+                     (agents_.contains(*registration.id) || unreachable_.contains(*registration.id) ||
+                      recovered_agents_.contains(*registration.id));
   if (known) {
     id = *registration.id;
   } else if (registration.id && !registration.id->empty()) {
@@ -643,12 +645,15 @@ AgentId MasterCore::register_agent(AgentRegistration registration, std::string s
     id = AgentId(fmt::format("{}-S{}", master_id_, next_agent_++));
   }
   const bool was_unreachable = unreachable_.erase(id) > 0;
+  recovered_agents_.erase(id);
+  marking_unreachable_.erase(id);
   auto [it, inserted] = agents_.try_emplace(id);
   Agent& agent = it->second;
   if (inserted) {
     agent.id = id;
     agent.registered_time = now;
-    count(known || registration.id ? "master/slave_reregistrations" : "master/slave_registrations");
+    count(known || (registration.id && !registration.new_agent) ? "master/slave_reregistrations"
+                                                                 : "master/slave_registrations");
   } else {
     agent.reregistered_time = now;
     count("master/slave_reregistrations");
@@ -878,7 +883,15 @@ void MasterCore::tick(TimePoint now) {
       send_agent(id, event("PING"));
     }
   }
-  for (const AgentId& id : silent) mark_agent_unreachable(agents_.at(id), now);
+  // After a failover, agents that did not re-register in time are unreachable too (Mesos's
+  // `--agent_reregister_timeout`).
+  if (recovered_time_ && now - *recovered_time_ >= options_.agent_reregister_timeout) {
+    for (const auto& [id, info] : recovered_agents_) silent.push_back(id);
+  }
+  // The registry is written first (the shell takes these, then calls `mark_unreachable`).
+  for (const AgentId& id : silent) {
+    if (marking_unreachable_.insert(id).second) silent_agents_.push_back(id);
+  }
   // Framework failover timeouts.
   std::vector<FrameworkId> expired;
   for (auto& [id, framework] : frameworks_) {

@@ -50,6 +50,7 @@ http::Reply Master::scheduler_api(const http::Request& request) {
     response.set(beast_http::field::allow, "POST");
     return response;
   }
+  if (!recovered_) return text(request, Status::service_unavailable, "Master has not finished recovery");
   auto content_type = request.find(beast_http::field::content_type);
   if (content_type == request.end()) return text(request, Status::bad_request, "Expecting 'Content-Type' to be present");
   if (content_type->value() != "application/json") {

@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "dcos/state/in_memory_storage.hpp"
+
 namespace dcos::testing {
 
 std::string make_temp_dir(const std::string& prefix) {
@@ -31,6 +33,8 @@ Cluster::Cluster(boost::asio::io_context& io, ClusterOptions options) : io_(io),
   master_config_.port = options_.master_port;
   master_config_.work_dir = work_dir_ + "/master";
   master_config_.options = options_.master_options;
+  master_config_.registry_storage = options_.registry_storage;
+  if (!master_config_.registry_storage) master_config_.registry_storage = std::make_shared<state::InMemoryStorage>();
   master_ = std::make_unique<master::Master>(io_.get_executor(), *clock_, master_config_);
 }
 
@@ -54,6 +58,7 @@ http::Endpoint Cluster::master_endpoint() const { return {"127.0.0.1", master_->
 
 bool Cluster::start(std::chrono::milliseconds timeout) {
   if (!master_->start()) return false;
+  if (!run_until([&] { return master_->recovered(); }, timeout)) return false;
   for (int i = 0; i < options_.agents; ++i) add_agent();
   return run_until([&] {
     return std::all_of(agents_.begin(), agents_.end(), [](const auto& a) { return !a || a->registered(); });
@@ -77,7 +82,7 @@ void Cluster::stop_agent(size_t i) {
   poll();
 }
 
-bool Cluster::restart_master() {
+bool Cluster::restart_master(std::chrono::milliseconds timeout) {
   const std::uint16_t port = master_->port();
   master_->stop();
   poll();
@@ -85,7 +90,8 @@ bool Cluster::restart_master() {
   poll();
   master_config_.port = port;
   master_ = std::make_unique<master::Master>(io_.get_executor(), *clock_, master_config_);
-  return master_->start().has_value();
+  if (!master_->start()) return false;
+  return run_until([&] { return master_->recovered(); }, timeout);
 }
 
 bool Cluster::run_until(const std::function<bool()>& done, std::chrono::milliseconds timeout) {

@@ -3,6 +3,7 @@
 // and carries out what `MasterCore` decides. Lives on one single-threaded executor.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -15,7 +16,17 @@
 #include "dcos/http/server.hpp"
 #include "dcos/master/master_core.hpp"
 
+namespace dcos::state {
+class Storage;
+class ReplicatedLogAdapter;
+}  // namespace dcos::state
+namespace dcos::replicated_log {
+class Log;
+}
+
 namespace dcos::master {
+
+class Registrar;
 
 struct MasterConfig {
   std::string ip = "127.0.0.1";
@@ -26,6 +37,19 @@ struct MasterConfig {
   Duration allocation_interval = std::chrono::seconds(1);
   MasterOptions options;
   http::ServerLimits limits;
+  // The registry (docs/design/state.md, "The master's registry"). `replicated_log` keeps it in
+  // a replicated log at `<work_dir>/replicated_log` (one replica: `quorum` must be 1).
+  std::string registry = "replicated_log";  // Or "in_memory".
+  std::size_t quorum = 1;
+  Duration registry_fetch_timeout = std::chrono::minutes(1);
+  Duration registry_store_timeout = std::chrono::seconds(20);
+  // When set, the registry lives here and `registry` is ignored: the masters of a test cluster
+  // share one, so that it survives a master restart.
+  std::shared_ptr<state::Storage> registry_storage;
+  // Runs once if the registrar fails (a fetch or store failed, timed out, or another master
+  // wrote the registry): the master has stopped serving and must not come back (dcos-master
+  // exits, as Mesos's master aborts).
+  std::function<void(const Error&)> on_fatal;
   // Every flag as given, for `/flags` (name -> value text).
   std::map<std::string, std::string> flags;
 };
@@ -43,6 +67,12 @@ class Master {
   void stop();
 
   std::uint16_t port() const { return server_ ? server_->port() : 0; }
+  // True once the registry is recovered; until then the scheduler and agent APIs answer 503.
+  bool recovered() const { return recovered_; }
+  const Registrar* registrar() const { return registrar_.get(); }
+  // MARK_AGENT_GONE: writes the registry, then removes the agent and its tasks for good.
+  // `done` gets the registry's answer (an error when the agent is unknown or the write failed).
+  void mark_agent_gone(const AgentId& id, std::function<void(Result<bool>)> done);
   const MasterCore& core() const { return core_; }
   const std::string& id() const { return core_.id(); }
   const MasterConfig& config() const { return config_; }
@@ -68,6 +98,11 @@ class Master {
   void deliver();
   void schedule_allocation();
   void on_tick();
+  // Registry (master_registry.cpp).
+  Result<void> open_registry();
+  void recover_registry();
+  void mark_silent_agents_unreachable();
+  void registrar_failed(const Error& error);
 
   boost::asio::any_io_executor executor_;
   Clock& clock_;
@@ -80,6 +115,11 @@ class Master {
   std::map<std::string, std::shared_ptr<http::Stream>> pending_streams_;    // By stream token.
   std::unique_ptr<Timer> tick_timer_;
   bool allocation_scheduled_ = false;
+  std::unique_ptr<replicated_log::Log> registry_log_;
+  std::unique_ptr<state::ReplicatedLogAdapter> registry_adapter_;
+  std::shared_ptr<state::Storage> registry_storage_;
+  std::unique_ptr<Registrar> registrar_;
+  bool recovered_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

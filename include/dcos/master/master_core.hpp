@@ -18,6 +18,8 @@
 #include "dcos/allocator/allocator.hpp"
 #include "dcos/common/clock.hpp"
 #include "dcos/common/ids.hpp"
+#include "dcos/common/result.hpp"
+#include "dcos/master/registry.hpp"
 #include "dcos/resources/resources.hpp"
 #include "dcos/v1/framework_info.hpp"
 #include "dcos/v1/task.hpp"
@@ -27,6 +29,8 @@ namespace dcos::master {
 struct MasterOptions {
   Duration agent_ping_timeout = std::chrono::seconds(15);
   int max_agent_ping_timeouts = 5;
+  // After a failover, agents of the registry not back by then are marked unreachable.
+  Duration agent_reregister_timeout = std::chrono::minutes(10);
   Duration heartbeat_interval = std::chrono::seconds(15);
   std::optional<Duration> offer_timeout;
   int max_completed_frameworks = 50;
@@ -166,6 +170,7 @@ class MasterCore {
     std::string version;
     std::vector<Task> tasks;  // What the agent still runs (re-registration).
     std::map<FrameworkId, v1::FrameworkInfo> frameworks;
+    bool new_agent = false;   // Set by `admission` when it assigned `id`.
   };
   // Admits or re-admits an agent; returns its id. `stream` names the event stream the shell
   // opened for it; the effects attach it (`open_agent`) and send REGISTERED first.
@@ -178,6 +183,30 @@ class MasterCore {
   CallOutcome executor_message(const AgentId& agent, const FrameworkId& framework, const ExecutorId& executor,
                                const std::string& data);
   bool agent_connected(const AgentId& id) const;
+
+  // ---- Registry (master_recovery.cpp; docs/design/state.md, "The master's registry") ----
+  // Once, before any agent registers: what the recovered registry remembers. Its admitted
+  // agents may re-register and keep their ids; its gone agents are refused; its unreachable
+  // agents are marked reachable when they return.
+  void recover(const Registry& registry, TimePoint now);
+  // What admitting `registration` takes: an error when it is refused (the agent was marked
+  // gone), else the registry operation to apply first, or none when the registry has the agent
+  // admitted already. Gives a new agent its id (in `registration.id`).
+  Result<std::optional<RegistryOperation>> admission(AgentRegistration& registration);
+  // v1 `AgentInfo` of `registration`, as the registry keeps it. Requires `registration.id`.
+  static nlohmann::json agent_info(const AgentRegistration& registration);
+  // Agents `tick` found silent for too long, each handed out once: the shell marks them
+  // unreachable in the registry, then calls `mark_unreachable`.
+  std::vector<AgentId> take_silent_agents() { return std::exchange(silent_agents_, {}); }
+  // After the registry write: the agent's tasks become TASK_UNREACHABLE (partition-aware
+  // frameworks) or TASK_LOST, and the agent may come back later.
+  void mark_unreachable(const AgentId& id, TimePoint now);
+  // After the registry write: the agent is gone for good; its tasks become
+  // TASK_GONE_BY_OPERATOR and it is refused from now on.
+  void mark_gone(const AgentId& id, TimePoint now);
+  bool agent_gone(const AgentId& id) const { return gone_.contains(id); }
+  // Admitted agents (v1 `AgentInfo`) that have not re-registered since the failover.
+  const std::map<AgentId, nlohmann::json>& recovered_agents() const { return recovered_agents_; }
 
   // ---- Time ----
   // Heartbeats, pings, timeouts; then an allocation cycle.
@@ -236,6 +265,11 @@ class MasterCore {
   std::deque<Framework> completed_frameworks_;
   std::map<AgentId, Agent> agents_;
   std::map<AgentId, TimePoint> unreachable_;  // Marked unreachable, may come back.
+  std::set<AgentId> gone_;                     // Marked gone: refused for good.
+  std::map<AgentId, nlohmann::json> recovered_agents_;  // From the registry, not back yet.
+  std::vector<AgentId> silent_agents_;         // Found silent by `tick`, not yet handed out.
+  std::set<AgentId> marking_unreachable_;      // Handed out, awaiting `mark_unreachable`.
+  std::optional<TimePoint> recovered_time_;    // When `recover` ran.
   std::map<OfferId, Offer> offers_;
   std::uint64_t next_framework_ = 0;
   std::uint64_t next_agent_ = 0;

@@ -30,6 +30,10 @@ struct ClusterOptions {
   std::string work_dir;      // Empty: a fresh temporary directory, removed afterwards.
   std::uint16_t master_port = 0;  // 0 picks a free port.
   master::MasterOptions master_options;
+  // Where every master of the cluster keeps its registry. Null: one in-memory storage the
+  // cluster creates and shares across `restart_master`, so a restarted master recovers what
+  // the previous one admitted (agents, unreachable and gone marks).
+  std::shared_ptr<state::Storage> registry_storage;
 };
 
 class Cluster {
@@ -37,7 +41,8 @@ class Cluster {
   Cluster(boost::asio::io_context& io, ClusterOptions options = {});
   ~Cluster();
 
-  // Starts the master and the agents and waits until every agent is registered.
+  // Starts the master, waits for it to recover its registry, then starts the agents and waits
+  // until every agent is registered.
   bool start(std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
   master::Master& master() { return *master_; }
@@ -62,9 +67,11 @@ class Cluster {
   size_t add_agent(const std::string& resources = {});
   // Stops an agent (its tasks are killed) and forgets it: the master sees it disconnect.
   void stop_agent(size_t i);
-  // Replaces the master with a fresh one on the same port (a master failover without a
-  // registry: agents and schedulers reconnect and re-register what they run).
-  bool restart_master();
+  // Replaces the master with a fresh one on the same port, sharing the registry, and waits for
+  // it to recover (a master failover: agents and schedulers reconnect and re-register what
+  // they run; agents retry after their back-off, so advance the clock).
+  bool restart_master(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  state::Storage& registry_storage() { return *master_config_.registry_storage; }
 
  private:
   boost::asio::io_context& io_;

@@ -1,0 +1,102 @@
+// The master shell's side of the registry: opening its storage (`--registry`), recovering it
+// before serving, and writing agent admissions and removals through the `Registrar` before the
+// core acts on them (docs/design/state.md, "The master's registry").
+#include <filesystem>
+
+#include <boost/asio/ip/address.hpp>
+#include <fmt/format.h>
+
+#include "dcos/common/log.hpp"
+#include "dcos/master/master.hpp"
+#include "dcos/master/registrar.hpp"
+#include "dcos/replicated_log/log.hpp"
+#include "dcos/state/in_memory_storage.hpp"
+#include "dcos/state/log_storage.hpp"
+#include "dcos/state/replicated_log_adapter.hpp"
+
+namespace dcos::master {
+
+Result<void> Master::open_registry() {
+  if (config_.registry_storage) {
+    registry_storage_ = config_.registry_storage;
+  } else if (config_.registry == "in_memory") {
+    registry_storage_ = std::make_shared<state::InMemoryStorage>();
+  } else if (config_.registry == "replicated_log") {
+    if (config_.work_dir.empty()) return fail(Errc::invalid_argument, "--work_dir is required for --registry=replicated_log");
+    if (config_.quorum != 1) {
+      // Other masters' replicas would be needed; they are found through `--zk`, which this
+      // master does not support yet.
+      return fail(Errc::invalid_argument,
+                  fmt::format("--quorum={} needs the other masters' log replicas, which is not supported yet; "
+                              "use --quorum=1 for a single master",
+                              config_.quorum));
+    }
+    replicated_log::LogOptions options;
+    options.self = replicated_log::NodeId{0};
+    // The replica's own port is never dialled with one replica; any free loopback port will do.
+    options.replicas = {{options.self, {boost::asio::ip::make_address("127.0.0.1"), 0}}};
+    options.path = config_.work_dir + "/replicated_log";
+    options.quorum = config_.quorum;
+    std::error_code ec;
+    std::filesystem::create_directories(config_.work_dir, ec);
+    if (ec) return fail(ec, "create --work_dir " + config_.work_dir);
+    auto log = replicated_log::Log::open(options);
+    if (!log) return fail(log.error().code, "open registry log " + options.path + ": " + log.error().message);
+    registry_log_ = std::move(*log);
+    registry_adapter_ = std::make_unique<state::ReplicatedLogAdapter>(*registry_log_);
+    registry_storage_ = std::make_shared<state::LogStorage>(*registry_adapter_, *registry_adapter_);
+  } else {
+    return fail(Errc::invalid_argument, "--registry must be replicated_log or in_memory, not " + config_.registry);
+  }
+  registrar_ = std::make_unique<Registrar>(
+      executor_, clock_, *registry_storage_,
+      RegistrarOptions{.fetch_timeout = config_.registry_fetch_timeout, .store_timeout = config_.registry_store_timeout});
+  registrar_->on_failure([this, alive = alive_](const Error& error) {
+    if (*alive) registrar_failed(error);
+  });
+  return {};
+}
+
+void Master::recover_registry() {
+  registrar_->recover(core_.master_info(), [this, alive = alive_](Result<Registry> registry) {
+    if (!*alive || !registry) return;  // A failure is `registrar_failed`'s.
+    core_.recover(*registry, clock_.now());
+    recovered_ = true;
+    deliver();
+  });
+}
+
+void Master::registrar_failed(const Error& error) {
+  // Another master may own the registry now: acting on a stale one would undo its decisions.
+  log::get("master")->critical("registrar failed, the master steps down: {}", error.message);
+  stop();
+  if (config_.on_fatal) config_.on_fatal(error);
+}
+
+void Master::mark_silent_agents_unreachable() {
+  for (const AgentId& id : core_.take_silent_agents()) {
+    const TimePoint now = clock_.now();
+    registrar_->apply(MarkUnreachable{id, now}, [this, id, alive = alive_](Result<bool> marked) {
+      if (!*alive || registrar_->failure()) return;
+      if (!marked) {
+        // Marked gone meanwhile: that removal stands.
+        log::get("master")->warn("mark unreachable refused agent={}: {}", id, marked.error().message);
+        return;
+      }
+      core_.mark_unreachable(id, clock_.now());
+      deliver();
+    });
+  }
+}
+
+void Master::mark_agent_gone(const AgentId& id, std::function<void(Result<bool>)> done) {
+  registrar_->apply(MarkGone{id, clock_.now()}, [this, id, done = std::move(done), alive = alive_](Result<bool> marked) {
+    if (*alive && marked) {
+      core_.mark_gone(id, clock_.now());
+      deliver();
+    }
+    done(std::move(marked));
+  });
+}
+
+}  // namespace dcos::master

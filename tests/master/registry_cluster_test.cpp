@@ -1,0 +1,203 @@
+// The master's registry on the in-process cluster: a restarted master keeps every admitted
+// agent and running task, refuses agents marked gone, marks returning unreachable agents
+// reachable, and answers 503 until it has recovered (or steps down when it cannot).
+#include <catch2/catch.hpp>
+
+#include <boost/asio/io_context.hpp>
+
+#include "cluster/framework_harness.hpp"
+#include "dcos/master/registrar.hpp"
+#include "dcos/state/in_memory_storage.hpp"
+#include "master/faulty_storage.hpp"
+
+namespace dcos::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Lets agents and schedulers retry after their back-off (at most a few seconds at first).
+void let_everyone_reconnect(Cluster& cluster) { cluster.advance(10s, 40); }
+
+bool all_registered(Cluster& cluster) {
+  for (size_t i = 0; i < cluster.agent_count(); ++i) {
+    if (!cluster.agent(i).registered()) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("a restarted master recovers its registry: agents keep their ids and running tasks",
+          "[registrar][cluster][shell]") {
+  boost::asio::io_context io;
+  Cluster cluster(io, {.agents = 2});
+  REQUIRE(cluster.start());
+  TestFramework framework(cluster, TestFramework::info("keeper", 3600));
+  framework.scheduler->start();
+  const std::string agent = framework.launch("t1", "sleep 60");
+  REQUIRE(framework.await_state("t1", "TASK_RUNNING"));
+  const std::set<AgentId> agents = {cluster.agent(0).id(), cluster.agent(1).id()};
+  REQUIRE(cluster.master().registrar()->registry().agents.size() == 2);
+
+  REQUIRE(cluster.restart_master());
+  // Before any agent is back, the new master knows both from the registry alone.
+  std::set<AgentId> recovered;
+  for (const auto& [id, info] : cluster.master().core().recovered_agents()) recovered.insert(id);
+  CHECK(recovered == agents);
+  CHECK(cluster.master().core().agents().empty());
+
+  let_everyone_reconnect(cluster);
+  REQUIRE(cluster.run_until([&] { return all_registered(cluster) && framework.scheduler->subscribed(); }));
+  CHECK(std::set<AgentId>{cluster.agent(0).id(), cluster.agent(1).id()} == agents);  // Same ids.
+  CHECK(cluster.master().core().recovered_agents().empty());
+  CHECK(cluster.master().core().agents().size() == 2);
+  // Re-registration is not admission: the registry is unchanged but for the master's info.
+  const master::Registry& registry = cluster.master().registrar()->registry();
+  CHECK(registry.agents.size() == 2);
+  CHECK(registry.master_info["id"] == cluster.master().id());
+  // The task is known again, running on its agent.
+  const FrameworkId framework_id = *framework.scheduler->framework_id();
+  REQUIRE(cluster.master().core().frameworks().contains(framework_id));
+  const auto& tasks = cluster.master().core().frameworks().at(framework_id).tasks;
+  REQUIRE(tasks.contains(TaskId("t1")));
+  CHECK(tasks.at(TaskId("t1")).state == v1::TaskState::running);
+  CHECK(tasks.at(TaskId("t1")).info.agent_id.value() == agent);
+  const size_t before = framework.of("UPDATE").size();
+  framework.scheduler->reconcile();
+  REQUIRE(cluster.run_until([&] { return framework.of("UPDATE").size() > before; }));
+  CHECK(framework.of("UPDATE").back()["update"]["status"]["state"] == "TASK_RUNNING");
+}
+
+TEST_CASE("an agent marked gone loses its tasks and is refused, also by a restarted master",
+          "[registrar][cluster][shell]") {
+  boost::asio::io_context io;
+  Cluster cluster(io, {.agents = 1});
+  REQUIRE(cluster.start());
+  TestFramework framework(cluster, TestFramework::info("aware", 3600, {"PARTITION_AWARE"}));
+  framework.scheduler->start();
+  framework.launch("t1", "sleep 60");
+  REQUIRE(framework.await_state("t1", "TASK_RUNNING"));
+  const AgentId agent = cluster.agent(0).id();
+
+  std::optional<Result<bool>> marked;
+  cluster.master().mark_agent_gone(agent, [&](Result<bool> r) { marked = r; });
+  REQUIRE(cluster.run_until([&] { return marked.has_value(); }));
+  REQUIRE(marked->value());
+  REQUIRE(framework.await_state("t1", "TASK_GONE_BY_OPERATOR"));
+  CHECK(cluster.master().registrar()->registry().gone.contains(agent));
+  CHECK_FALSE(cluster.master().core().agents().contains(agent));
+
+  // The agent's link was closed; its retries are refused.
+  let_everyone_reconnect(cluster);
+  CHECK_FALSE(cluster.agent(0).registered());
+  CHECK_FALSE(cluster.master().core().agents().contains(agent));
+
+  REQUIRE(cluster.restart_master());
+  CHECK(cluster.master().core().agent_gone(agent));
+  let_everyone_reconnect(cluster);
+  CHECK_FALSE(cluster.agent(0).registered());
+  CHECK(cluster.master().core().agents().empty());
+  // Marking it gone again changes nothing.
+  marked.reset();
+  cluster.master().mark_agent_gone(agent, [&](Result<bool> r) { marked = r; });
+  REQUIRE(cluster.run_until([&] { return marked.has_value(); }));
+  CHECK_FALSE(marked->value());
+}
+
+TEST_CASE("an unreachable agent that returns is marked reachable: TASK_UNREACHABLE, then TASK_RUNNING",
+          "[registrar][cluster][shell]") {
+  boost::asio::io_context io;
+  master::MasterOptions options;
+  options.agent_ping_timeout = 5s;  // Unreachable after 25 s: before the scheduler misses heartbeats (75 s).
+  Cluster cluster(io, {.agents = 1, .master_options = options});
+  REQUIRE(cluster.start());
+  TestFramework framework(cluster, TestFramework::info("aware", 3600, {"PARTITION_AWARE"}));
+  framework.scheduler->start();
+  framework.launch("t1", "sleep 60");
+  REQUIRE(framework.await_state("t1", "TASK_RUNNING"));
+  const AgentId agent = cluster.agent(0).id();
+
+  // 26 s in one step: the master's ticks run back to back with no chance for the agent to
+  // answer a ping, as in a partition. The registry is written first, then the task is marked.
+  cluster.advance(26s, 1);
+  REQUIRE(framework.await_state("t1", "TASK_UNREACHABLE"));
+  CHECK(cluster.master().registrar()->registry().unreachable.contains(agent));
+
+  // The master closed the agent's link; the partition heals: the agent re-registers with its
+  // id and its running task.
+  REQUIRE(cluster.run_until([&] { return !cluster.agent(0).registered(); }));
+  let_everyone_reconnect(cluster);
+  REQUIRE(cluster.run_until([&] { return cluster.agent(0).registered(); }));
+  CHECK(cluster.agent(0).id() == agent);
+  const master::Registry& registry = cluster.master().registrar()->registry();
+  CHECK(registry.agents.contains(agent));
+  CHECK_FALSE(registry.unreachable.contains(agent));
+  const size_t before = framework.of("UPDATE").size();
+  framework.scheduler->reconcile();
+  REQUIRE(cluster.run_until([&] { return framework.of("UPDATE").size() > before; }));
+  CHECK(framework.of("UPDATE").back()["update"]["status"]["state"] == "TASK_RUNNING");
+}
+
+TEST_CASE("a master answers 503 until its registry is recovered, and steps down when the fetch times out",
+          "[registrar][cluster][shell]") {
+  boost::asio::io_context io;
+  ManualClock clock;
+  state::InMemoryStorage inner;
+  auto storage = std::make_shared<master::testing::FaultyStorage>(inner);
+  storage->hang_get = true;
+  master::MasterConfig config;
+  config.port = 0;
+  config.registry_storage = storage;
+  std::optional<Error> fatal;
+  config.on_fatal = [&](const Error& error) { fatal = error; };
+  master::Master master(io.get_executor(), clock, config);
+  REQUIRE(master.start());
+  auto client = http::Client::create(io.get_executor(), {"127.0.0.1", master.port()});
+  std::optional<Result<http::Response>> reply;
+  client->send(http::make_post({"127.0.0.1", master.port()}, "/api/v1/scheduler", R"({"type":"SUBSCRIBE"})"),
+               [&](Result<http::Response> r) { reply = std::move(r); });
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (!reply && std::chrono::steady_clock::now() < deadline) io.run_one_for(10ms);
+  REQUIRE(reply);
+  REQUIRE(*reply);
+  CHECK((*reply)->result() == http::Status::service_unavailable);
+  CHECK((*reply)->body() == "Master has not finished recovery");
+  CHECK_FALSE(master.recovered());
+
+  clock.advance(60s);  // `registry_fetch_timeout` defaults to one minute.
+  io.poll();
+  REQUIRE(fatal);
+  CHECK(fatal->code == Errc::timed_out);
+  CHECK_FALSE(master.recovered());
+  client->close();
+  io.poll();
+}
+
+}  // namespace dcos::testing
+
+namespace dcos::testing {
+
+TEST_CASE("after a failover, agents not back within agent_reregister_timeout are marked unreachable",
+          "[registrar][cluster][shell]") {
+  using namespace std::chrono_literals;
+  boost::asio::io_context io;
+  Cluster cluster(io, {.agents = 2});
+  REQUIRE(cluster.start());
+  const AgentId back = cluster.agent(0).id();
+  const AgentId lost = cluster.agent(1).id();
+  cluster.stop_agent(1);
+  REQUIRE(cluster.restart_master());
+  cluster.advance(10s, 40);
+  REQUIRE(cluster.run_until([&] { return cluster.agent(0).registered(); }));
+  CHECK(cluster.master().core().recovered_agents().size() == 1);
+  CHECK(cluster.master().core().recovered_agents().contains(lost));
+  cluster.advance(9min, 540);  // 9 min 10 s after recovery; 1 s steps let agent 0 answer pings.
+  CHECK(cluster.master().registrar()->registry().unreachable.empty());
+  cluster.advance(1min, 60);
+  REQUIRE(cluster.run_until([&] { return cluster.master().registrar()->registry().unreachable.contains(lost); }));
+  CHECK(cluster.master().core().recovered_agents().empty());
+  CHECK(cluster.master().core().unreachable_agents().contains(lost));
+  CHECK(cluster.master().registrar()->registry().agents.contains(back));
+}
+
+}  // namespace dcos::testing
