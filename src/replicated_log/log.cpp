@@ -276,6 +276,8 @@ class Log::Impl {
 
   void tick() {
     ++ticks_;
+    transport_->send(std::move(learned_));
+    learned_.clear();
     if (recovery_) recovery_->tick();
     if (catch_up_) catch_up_->tick();
     if (coordinator_) {
@@ -410,7 +412,23 @@ class Log::Impl {
 
       std::vector<Envelope> local;
       std::vector<Envelope> remote;
-      for (Envelope& e : out) (e.to.node == options_.self ? local : remote).push_back(std::move(e));
+      for (Envelope& e : out) {
+        if (e.to.node == options_.self) {
+          local.push_back(std::move(e));
+        } else if (std::holds_alternative<LearnedMessage>(e.message)) {
+          // Nobody waits for a follower to learn (the append completed already, and a reader
+          // there catches up): let it ride with the next frame, where the follower steps it
+          // with the next write and persists both in one batch, instead of waking its core and
+          // disk threads once more per append. The tick sends what no frame took along.
+          learned_.push_back(std::move(e));
+        } else {
+          remote.push_back(std::move(e));
+        }
+      }
+      if (!remote.empty() && !learned_.empty()) {
+        remote.insert(remote.begin(), std::make_move_iterator(learned_.begin()), std::make_move_iterator(learned_.end()));
+        learned_.clear();
+      }
       transport_->send(std::move(remote));
       if (local.empty()) break;
       for (const Envelope& e : local) route(e);
@@ -471,6 +489,7 @@ class Log::Impl {
   Position catch_up_target_ = 0;
   std::vector<std::function<void()>> completions_;
   std::vector<Envelope> released_;  // Replies whose writes became durable.
+  std::vector<Envelope> learned_;   // Learned messages for other nodes, sent with the next frame.
 };
 
 Result<std::unique_ptr<Log>> Log::open(LogOptions options) {
