@@ -3,6 +3,7 @@
 // Signals: SIGTERM and SIGINT stop the agent for a restart: executors and tasks of checkpointing
 // frameworks keep running and the next agent on this --work_dir recovers them; everything else
 // is killed. SIGUSR1 stops the agent and kills everything (Mesos's "shut down the agent").
+// Started with DCOS_DEFAULT_EXECUTOR=1 it is the default executor of task groups instead.
 #include <algorithm>
 #include <cctype>
 #include <csignal>
@@ -15,8 +16,11 @@
 #include "common/app_flags.hpp"
 #include "dcos/agent/agent.hpp"
 #include "dcos/common/duration.hpp"
+#include "dcos/executor/default_executor.hpp"
 
 int main(int argc, char** argv) {
+  // The agent starts this binary as its default executor (task groups).
+  if (std::getenv("DCOS_DEFAULT_EXECUTOR") != nullptr) return dcos::executor::run_default_executor();
   CLI::App app{"dcos-slave: runs tasks for frameworks on this machine", "dcos-slave"};
   dcos::apps::prepare(app);
   dcos::agent::AgentConfig config;

@@ -78,6 +78,10 @@ Agent::Agent(asio::any_io_executor executor, Clock& clock, AgentConfig config)
   if (config_.hostname.empty()) config_.hostname = config_.ip;
   resources_ = detect_resources(config_.work_dir, config_.resources);
   boot_id_ = config_.boot_id.empty() ? current_boot_id() : config_.boot_id;
+  if (config_.default_executor.empty()) {
+    std::error_code ec;
+    config_.default_executor = {fs::read_symlink("/proc/self/exe", ec).string()};
+  }
 }
 
 Agent::~Agent() {
@@ -320,6 +324,8 @@ void Agent::on_event(const nlohmann::json& event) {
       post({{"type", "PONG"}, {"agent_id", id_}});
     } else if (type == "RUN_TASK") {
       run_task(event.at("run_task"));
+    } else if (type == "RUN_TASK_GROUP") {
+      run_task_group(event.at("run_task_group"));
     } else if (type == "KILL_TASK") {
       const auto& kill = event.at("kill_task");
       std::optional<Duration> grace;

@@ -9,7 +9,6 @@
 #include "dcos/agent/agent.hpp"
 #include "dcos/common/log.hpp"
 #include "dcos/common/uuid.hpp"
-#include "dcos/http/content_negotiation.hpp"
 #include "dcos/http/recordio.hpp"
 #include "dcos/v1/json_fields.hpp"
 
@@ -23,6 +22,25 @@ namespace {
 
 http::Response text(const http::Request& request, Status status, std::string message) {
   return http::make_response(request, status, std::move(message));
+}
+
+// True when an `Accept` header admits `application/json` (absent, `*/*`, `application/*`).
+bool accepts_json(const http::Request& request) {
+  auto it = request.find(beast_http::field::accept);
+  if (it == request.end()) return true;
+  std::vector<std::string> ranges;
+  boost::split(ranges, it->value(), boost::is_any_of(","));
+  for (auto& range : ranges) {
+    std::string type = range.substr(0, range.find(';'));
+    boost::trim(type);
+    boost::to_lower(type);
+    if (type == "application/json" || type == "*/*" || type == "application/*") {
+      const auto q = range.find("q=");
+      if (q != std::string::npos && std::atof(range.c_str() + q + 2) <= 0) continue;
+      return true;
+    }
+  }
+  return false;
 }
 
 // Mesos's `executor::validation::call` for an UPDATE's status; empty when valid.
@@ -101,7 +119,7 @@ http::Reply Agent::executor_api(const http::Request& request) {
   }
 
   if (recovering_) return text(request, Status::service_unavailable, "Agent has not finished recovery");
-  if (type == "SUBSCRIBE" && !http::accepts_json(request)) {
+  if (type == "SUBSCRIBE" && !accepts_json(request)) {
     return text(request, Status::not_acceptable, "Expecting 'Accept' to allow application/json");
   }
   auto framework = frameworks_.find(framework_id);
@@ -208,6 +226,9 @@ http::Reply Agent::subscribe_executor(const http::Request& request, ExecutorRun&
     auto it = run.tasks.find(id);
     if (it != run.tasks.end() && !is_terminal(it->second.state)) send_launch(run, it->second);
   }
+  const auto groups = std::move(run.queued_groups);
+  run.queued_groups.clear();
+  for (const auto& group : groups) send_launch_group(run, group);
   arm_heartbeat(run);
   return http::Reply(std::move(response), stream);
 }

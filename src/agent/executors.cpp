@@ -3,7 +3,9 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -63,16 +65,22 @@ std::vector<std::string> command_argv(const v1::CommandInfo& command) {
 
 }  // namespace
 
-void Agent::run_task(const nlohmann::json& run_json) {
+Agent::FrameworkRecord& Agent::note_framework(const nlohmann::json& run_json) {
   const FrameworkId framework_id(run_json.at("framework_id").at("value").get<std::string>());
   v1::FrameworkInfo framework_info = v1::decode_framework_info(v1::Fields(run_json.at("framework_info"), "framework_info."));
   framework_info.id = framework_id;
-  v1::TaskInfo info = v1::decode_task_info(v1::Fields(run_json.at("task"), "task."));
   const bool known = frameworks_.contains(framework_id);
   FrameworkRecord& framework = frameworks_[framework_id];
   framework.info = framework_info;
   framework.removed = false;
   if (framework_info.checkpoint && !known) checkpoint_framework(framework_id);
+  return framework;
+}
+
+void Agent::run_task(const nlohmann::json& run_json) {
+  FrameworkRecord& framework = note_framework(run_json);
+  const FrameworkId framework_id = *framework.info.id;
+  v1::TaskInfo info = v1::decode_task_info(v1::Fields(run_json.at("task"), "task."));
   if (task_runs_.contains({framework_id, info.task_id})) return;  // A duplicate launch.
 
   if (info.command) {
@@ -136,6 +144,81 @@ void Agent::run_task(const nlohmann::json& run_json) {
     run->queued.push_back(task.info.task_id);
   }
   if (run->pid == 0 && !run->fetcher && run->state == RunState::launching) start_run(*run);
+}
+
+void Agent::run_task_group(const nlohmann::json& run_json) {
+  FrameworkRecord& framework = note_framework(run_json);
+  const FrameworkId framework_id = *framework.info.id;
+  nlohmann::json executor_info = run_json.at("executor");
+  std::vector<v1::TaskInfo> infos;
+  for (const auto& t : run_json.at("task_group").value("tasks", nlohmann::json::array())) {
+    v1::TaskInfo info = v1::decode_task_info(v1::Fields(t, "task_group.tasks."));
+    if (!task_runs_.contains({framework_id, info.task_id})) infos.push_back(std::move(info));
+  }
+  if (infos.empty()) return;
+  std::string problem;
+  ExecutorId executor_id;
+  try {
+    v1::Fields fields(executor_info, "executor.");
+    executor_id = ExecutorId(fields.required("executor_id", fields.id("executor_id")));
+    fields.done();
+    if (auto p = id_problem(executor_id.value()); !p.empty()) problem = "Executor ID is invalid: " + p;
+    else if (executor_info.value("type", "DEFAULT") != "DEFAULT") problem = "Task groups need an executor of type DEFAULT";
+  } catch (const v1::DecodeError& e) {
+    problem = e.what();
+  }
+  executor_info["framework_id"] = framework_id;
+  executor_info["type"] = "DEFAULT";
+  if (!executor_info.contains("name")) executor_info["name"] = "Default Executor";
+  // The agent supplies the default executor's command (as Mesos does for DEFAULT executors).
+  nlohmann::json arguments = config_.default_executor;
+  executor_info["command"] = {{"shell", false},
+                              {"value", config_.default_executor.front()},
+                              {"arguments", arguments},
+                              {"environment", {{"variables", {{{"name", "DCOS_DEFAULT_EXECUTOR"}, {"value", "1"}}}}}}};
+  ExecutorRun* run = problem.empty() ? find_run(framework_id, executor_id) : nullptr;
+  if (!run) {
+    if (!problem.empty()) executor_id = ExecutorId(infos.front().task_id.value());
+    run = &create_run(framework_id, executor_id, executor_info, /*command_task=*/false);
+  }
+  std::vector<TaskId> ids;
+  for (v1::TaskInfo& info : infos) {
+    TaskRun& task = run->tasks[info.task_id];
+    task.info = std::move(info);
+    task_runs_[{framework_id, task.info.task_id}] = run->container_id;
+    ids.push_back(task.info.task_id);
+  }
+  const bool ended = run->state == RunState::terminating || run->state == RunState::terminated;
+  if (!problem.empty() || ended) {
+    const bool partition_aware = framework.info.has_capability("PARTITION_AWARE");
+    if (!problem.empty()) run->state = RunState::terminated;
+    for (const TaskId& id : ids) {
+      TaskRun& task = run->tasks.at(id);
+      if (!problem.empty()) report(*run, task, TaskState::failed, problem, "REASON_TASK_GROUP_INVALID", "SOURCE_AGENT");
+      else report(*run, task, partition_aware ? TaskState::dropped : TaskState::lost, "Executor terminating/terminated",
+                  "REASON_EXECUTOR_TERMINATED", "SOURCE_AGENT");
+    }
+    return;
+  }
+  if (run->state == RunState::running && run->stream && !run->stream->closed()) {
+    send_launch_group(*run, ids);
+  } else {
+    run->queued_groups.push_back(ids);
+  }
+  if (run->pid == 0 && !run->fetcher && run->state == RunState::launching) start_run(*run);
+}
+
+void Agent::send_launch_group(ExecutorRun& run, const std::vector<TaskId>& ids) {
+  nlohmann::json tasks = nlohmann::json::array();
+  for (const TaskId& id : ids) {
+    auto it = run.tasks.find(id);
+    if (it == run.tasks.end() || is_terminal(it->second.state)) continue;
+    it->second.launched = true;
+    checkpoint_task(run, it->second);
+    tasks.push_back(v1::to_json(it->second.info));
+  }
+  if (tasks.empty()) return;
+  send_event(run, {{"type", "LAUNCH_GROUP"}, {"launch_group", {{"task_group", {{"tasks", tasks}}}}}});
 }
 
 Agent::ExecutorRun& Agent::create_run(const FrameworkId& framework, const ExecutorId& executor, nlohmann::json info,
@@ -396,6 +479,7 @@ void Agent::on_process_exit(const std::string& container_id, std::optional<int> 
     }
   }
   run.queued.clear();
+  run.queued_groups.clear();
   finish_run_if_done(run);
 }
 
@@ -424,10 +508,20 @@ void Agent::kill_task(const FrameworkId& framework, const TaskId& task_id, std::
     return;
   }
   if (!task.launched) {
-    // Still queued: it never reaches the executor.
+    // Still queued: it never reaches the executor. A queued task group goes whole, as in Mesos:
+    // its tasks were to live and die together.
+    std::vector<TaskId> killed = {task_id};
+    for (auto& group : run->queued_groups) {
+      if (std::find(group.begin(), group.end(), task_id) != group.end()) killed = std::exchange(group, {});
+    }
+    std::erase_if(run->queued_groups, [](const auto& group) { return group.empty(); });
     std::erase(run->queued, task_id);
-    report(*run, task, TaskState::killed, "Killed before it was delivered to the executor",
-           "REASON_TASK_KILLED_DURING_LAUNCH", "SOURCE_AGENT");
+    for (const TaskId& id : killed) {
+      auto queued = run->tasks.find(id);
+      if (queued == run->tasks.end() || is_terminal(queued->second.state)) continue;
+      report(*run, queued->second, TaskState::killed, "Killed before it was delivered to the executor",
+             "REASON_TASK_KILLED_DURING_LAUNCH", "SOURCE_AGENT");
+    }
     const bool idle = std::all_of(run->tasks.begin(), run->tasks.end(),
                                   [](const auto& entry) { return is_terminal(entry.second.state); });
     // An executor that never got a task has nothing to do (Mesos shuts it down too).

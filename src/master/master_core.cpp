@@ -317,6 +317,7 @@ CallOutcome MasterCore::accept(const FrameworkId& id, const v1::Fields& accept, 
   struct Operation {
     std::string type;
     std::vector<v1::TaskInfo> tasks;
+    nlohmann::json executor;  // LAUNCH_GROUP: the group's (default) executor.
   };
   std::vector<Operation> operations;
   for (const auto& o : accept.array("operations")) {
@@ -326,6 +327,13 @@ CallOutcome MasterCore::accept(const FrameworkId& id, const v1::Fields& accept, 
     if (op.type == "LAUNCH") {
       if (auto launch = f.object("launch")) {
         for (const auto& t : launch->array("task_infos")) op.tasks.push_back(v1::decode_task_info(v1::Fields(t, "accept.operations.launch.task_infos.")));
+      }
+    } else if (op.type == "LAUNCH_GROUP") {
+      if (auto launch = f.object("launch_group")) {
+        if (const auto* executor = launch->get("executor")) op.executor = *executor;
+        if (auto group = launch->object("task_group")) {
+          for (const auto& t : group->array("tasks")) op.tasks.push_back(v1::decode_task_info(v1::Fields(t, "accept.operations.launch_group.task_group.tasks.")));
+        }
       }
     }
     f.done();
@@ -383,31 +391,58 @@ CallOutcome MasterCore::accept(const FrameworkId& id, const v1::Fields& accept, 
   Resources remaining = offered;
   std::set<TaskId> launched_here;
   for (const Operation& op : operations) {
-    if (op.type != "LAUNCH") {
+    if (op.type != "LAUNCH" && op.type != "LAUNCH_GROUP") {
       log::get("master")->warn("operation not supported framework={} type={}", id, op.type);
       continue;
     }
-    for (const v1::TaskInfo& info : op.tasks) {
+    const bool group = op.type == "LAUNCH_GROUP";
+    // Non-MULTI_ROLE frameworks send resources without allocation_info; tag them.
+    auto wanted_by = [&](const v1::TaskInfo& info) {
+      return multi_role ? info.resources : info.resources.unallocated().allocated_to(role);
+    };
+    // Why `info` may not launch with `left` still offered and `taken` ids used; empty if it may.
+    auto problem_of = [&](const v1::TaskInfo& info, const Resources& left, const std::set<TaskId>& taken) {
       std::string problem;
       if (auto p = id_problem(info.task_id.value()); !p.empty()) problem = "Task ID is invalid: " + p;
-      else if (framework.tasks.contains(info.task_id) || launched_here.contains(info.task_id))
+      else if (framework.tasks.contains(info.task_id) || taken.contains(info.task_id))
         problem = fmt::format("Task has duplicate ID: {}", info.task_id);
       else if (info.agent_id != *agent_id)
         problem = fmt::format("Task uses agent {} but the offer is on agent {}", info.agent_id, *agent_id);
       else if (info.command.has_value() == !info.executor.is_null())
         problem = "Task should have at least one (but not both) of CommandInfo or ExecutorInfo present";
+      else if (group && !info.executor.is_null())
+        problem = "Task in a task group must not have an ExecutorInfo (the group's executor runs it)";
       else if (info.command && !info.command->value)
         problem = "Task's CommandInfo must have a 'value'";
       else if (info.resources.empty())
         problem = "Task uses no resources";
-      if (problem.empty()) {
-        // Non-MULTI_ROLE frameworks send resources without allocation_info; tag them.
-        const Resources wanted = multi_role ? info.resources : info.resources.unallocated().allocated_to(role);
-        if (!remaining.contains(wanted)) {
-          problem = fmt::format("Task uses more resources {} than available {}", info.resources.to_string(),
-                                remaining.unallocated().to_string());
-        }
+      else if (!left.contains(wanted_by(info)))
+        problem = fmt::format("Task uses more resources {} than available {}", info.resources.to_string(),
+                              left.unallocated().to_string());
+      return problem;
+    };
+    if (group) {
+      // A task group launches whole or not at all, as Mesos validates it as one.
+      std::string problem;
+      if (!op.executor.is_object() || op.executor.value("type", "") != "DEFAULT") {
+        problem = "A task group needs an ExecutorInfo of type DEFAULT";
       }
+      Resources left = remaining;
+      std::set<TaskId> taken = launched_here;
+      for (const v1::TaskInfo& info : op.tasks) {
+        if (!problem.empty()) break;
+        problem = problem_of(info, left, taken);
+        left -= wanted_by(info);
+        taken.insert(info.task_id);
+      }
+      if (!problem.empty()) {
+        for (const v1::TaskInfo& info : op.tasks) launch_failed(framework, info, TaskState::error, "REASON_TASK_GROUP_INVALID", problem, now);
+        continue;
+      }
+    }
+    nlohmann::json group_tasks = nlohmann::json::array();
+    for (const v1::TaskInfo& info : op.tasks) {
+      const std::string problem = problem_of(info, remaining, launched_here);
       if (!problem.empty()) {
         launch_failed(framework, info, TaskState::error, "REASON_TASK_INVALID", problem, now);
         continue;
@@ -416,18 +451,31 @@ CallOutcome MasterCore::accept(const FrameworkId& id, const v1::Fields& accept, 
       task.info = info;
       task.info.resources = multi_role ? info.resources : info.resources.unallocated().allocated_to(role);
       task.framework_id = id;
-      task.executor_id = info.executor.is_null() ? ExecutorId(info.task_id.value())
-                                                 : ExecutorId(info.executor.value("executor_id", nlohmann::json::object()).value("value", ""));
+      const nlohmann::json& executor = group ? op.executor : info.executor;
+      task.executor_id = executor.is_null() ? ExecutorId(info.task_id.value())
+                                            : ExecutorId(executor.value("executor_id", nlohmann::json::object()).value("value", ""));
       task.state = TaskState::staging;
       remaining -= task.info.resources;
       launched_here.insert(info.task_id);
       agent.tasks.insert({id, info.task_id});
-      nlohmann::json e = event("RUN_TASK");
-      e["run_task"] = {{"framework_id", id}, {"framework_info", v1::to_json(framework.info)}, {"task", v1::to_json(task.info)}};
-      send_agent(agent.id, std::move(e));
+      if (group) {
+        group_tasks.push_back(v1::to_json(task.info));
+      } else {
+        nlohmann::json e = event("RUN_TASK");
+        e["run_task"] = {{"framework_id", id}, {"framework_info", v1::to_json(framework.info)}, {"task", v1::to_json(task.info)}};
+        send_agent(agent.id, std::move(e));
+      }
       framework.tasks.emplace(info.task_id, std::move(task));
       count("master/tasks_staging");
       count("master/messages_launch_tasks");
+    }
+    if (!group_tasks.empty()) {
+      // One event for the whole group: the agent hands it to one default executor
+      // (docs/design/agent-protocol.md).
+      nlohmann::json e = event("RUN_TASK_GROUP");
+      e["run_task_group"] = {{"framework_id", id}, {"framework_info", v1::to_json(framework.info)},
+                             {"executor", op.executor}, {"task_group", {{"tasks", std::move(group_tasks)}}}};
+      send_agent(agent.id, std::move(e));
     }
   }
   const Duration refuse = from_seconds(refuse_seconds.value_or(5.0) < 0 ? 5.0 : std::min(refuse_seconds.value_or(5.0), 365.0 * 86400));

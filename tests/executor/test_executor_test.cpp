@@ -24,6 +24,7 @@
 #include <catch2/catch.hpp>
 
 #include "dcos/common/uuid.hpp"
+#include "dcos/executor/default_executor.hpp"
 #include "dcos/executor/executor.hpp"
 #include "dcos/v1/json_fields.hpp"
 
@@ -101,9 +102,11 @@ int run_test_executor() {
   return exit_code;
 }
 
-// Runs before `main` in a process the agent started as a test executor.
+// Runs before `main` in a process the agent started as a test executor, or as its default
+// executor (the agent's default: its own binary, here `dcos_tests`).
 [[maybe_unused]] const bool test_executor_hook = [] {
   if (std::getenv("DCOS_TEST_EXECUTOR") != nullptr) std::_Exit(run_test_executor());
+  if (std::getenv("DCOS_DEFAULT_EXECUTOR") != nullptr) std::_Exit(dcos::executor::run_default_executor());
   return false;
 }();
 

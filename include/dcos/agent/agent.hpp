@@ -57,6 +57,10 @@ struct AgentConfig {
   // Unset: executors inherit the agent's whole environment.
   std::optional<std::map<std::string, std::string>> executor_environment_variables;
   bool http_command_executor = false;  // Only advertised (MESOS_HTTP_COMMAND_EXECUTOR).
+  // The default executor, which runs task groups (LAUNCH_GROUP): its argv. Empty: this very
+  // binary, started with DCOS_DEFAULT_EXECUTOR=1, which must then call
+  // `dcos::executor::run_default_executor()` (dcos-slave does).
+  std::vector<std::string> default_executor;
   // Recovery.
   std::string recover = "reconnect";  // Or "cleanup": kill what the checkpoint names and start afresh.
   Duration recovery_timeout = std::chrono::minutes(15);
@@ -134,6 +138,7 @@ class Agent {
     bool recovered = false;                // Adopted from a checkpoint; awaits re-subscription.
     std::map<TaskId, TaskRun> tasks;       // Until each is terminal and acknowledged.
     std::vector<TaskId> queued;            // Not yet handed to the executor, in launch order.
+    std::vector<std::vector<TaskId>> queued_groups;  // Task groups not yet handed over.
     std::set<TaskId> completed_tasks;      // Forgotten tasks: their late duplicates are ignored.
     std::vector<nlohmann::json> completed_task_json;  // For `/state`.
     std::unique_ptr<Timer> registration_timer;  // Registration or re-registration deadline.
@@ -177,6 +182,9 @@ class Agent {
 
   // Executors and tasks (executors.cpp).
   void run_task(const nlohmann::json& run);
+  void run_task_group(const nlohmann::json& run);
+  FrameworkRecord& note_framework(const nlohmann::json& run);
+  void send_launch_group(ExecutorRun& run, const std::vector<TaskId>& tasks);
   ExecutorRun& create_run(const FrameworkId& framework, const ExecutorId& executor, nlohmann::json info,
                           bool command_task, std::string container_id = {});
   void start_run(ExecutorRun& run);     // Fetches, then launches.
