@@ -9,6 +9,7 @@
 #include "dcos/agent/agent.hpp"
 #include "dcos/common/log.hpp"
 #include "dcos/common/uuid.hpp"
+#include "dcos/http/content_negotiation.hpp"
 #include "dcos/http/recordio.hpp"
 #include "dcos/v1/json_fields.hpp"
 
@@ -22,25 +23,6 @@ namespace {
 
 http::Response text(const http::Request& request, Status status, std::string message) {
   return http::make_response(request, status, std::move(message));
-}
-
-// True when an `Accept` header admits `application/json` (absent, `*/*`, `application/*`).
-bool accepts_json(const http::Request& request) {
-  auto it = request.find(beast_http::field::accept);
-  if (it == request.end()) return true;
-  std::vector<std::string> ranges;
-  boost::split(ranges, it->value(), boost::is_any_of(","));
-  for (auto& range : ranges) {
-    std::string type = range.substr(0, range.find(';'));
-    boost::trim(type);
-    boost::to_lower(type);
-    if (type == "application/json" || type == "*/*" || type == "application/*") {
-      const auto q = range.find("q=");
-      if (q != std::string::npos && std::atof(range.c_str() + q + 2) <= 0) continue;
-      return true;
-    }
-  }
-  return false;
 }
 
 // Mesos's `executor::validation::call` for an UPDATE's status; empty when valid.
@@ -119,7 +101,7 @@ http::Reply Agent::executor_api(const http::Request& request) {
   }
 
   if (recovering_) return text(request, Status::service_unavailable, "Agent has not finished recovery");
-  if (type == "SUBSCRIBE" && !accepts_json(request)) {
+  if (type == "SUBSCRIBE" && !http::accepts_json(request)) {
     return text(request, Status::not_acceptable, "Expecting 'Accept' to allow application/json");
   }
   auto framework = frameworks_.find(framework_id);
