@@ -13,7 +13,8 @@ int main(int argc, char** argv) {
   dcos::apps::prepare(app);
   dcos::master::MasterConfig config;
   std::string agent_ping_timeout = "15secs", allocation_interval = "1secs", offer_timeout, logging_level = "INFO";
-  std::string zk, registry_fetch_timeout = "1mins", registry_store_timeout = "20secs", agent_reregister_timeout = "10mins";
+  std::string zk, registry_fetch_timeout = "1mins", registry_store_timeout = "20secs", agent_reregister_timeout = "10mins",
+              registry_gc_interval = "15mins", registry_max_agent_age = "2weeks";
   bool root_submissions = true;
   app.add_option("--ip", config.ip, "IP address to listen on")->capture_default_str();
   app.add_option("--port", config.port, "Port to listen on")->capture_default_str();
@@ -39,6 +40,12 @@ int main(int argc, char** argv) {
                  "Time to wait for a registry store before the master aborts")->capture_default_str();
   app.add_option("--agent_reregister_timeout", agent_reregister_timeout,
                  "After a failover, agents not re-registered by then are marked unreachable")->capture_default_str();
+  app.add_option("--registry_gc_interval", registry_gc_interval, "How often unreachable and gone agents are pruned")
+      ->capture_default_str();
+  app.add_option("--registry_max_agent_age", registry_max_agent_age,
+                 "Unreachable and gone agents marked longer ago are pruned from the registry")->capture_default_str();
+  app.add_option("--registry_max_agent_count", config.options.registry_max_agent_count,
+                 "At most this many unreachable (and gone) agents are kept in the registry")->capture_default_str();
   app.add_option("--zk", zk, "ZooKeeper URL for leader election (not supported yet)");
   app.add_option("--logging_level", logging_level, "trace, debug, info, warn, error")->capture_default_str();
   if (int code = dcos::apps::parse_flags(app, argc, argv); code >= 0) return code;
@@ -69,6 +76,12 @@ int main(int argc, char** argv) {
   auto reregister_timeout = dcos::parse_duration(agent_reregister_timeout);
   if (!reregister_timeout) return fail("--agent_reregister_timeout: " + reregister_timeout.error().message);
   config.options.agent_reregister_timeout = *reregister_timeout;
+  auto gc_interval = dcos::parse_duration(registry_gc_interval);
+  if (!gc_interval) return fail("--registry_gc_interval: " + gc_interval.error().message);
+  config.options.registry_gc_interval = *gc_interval;
+  auto max_age = dcos::parse_duration(registry_max_agent_age);
+  if (!max_age) return fail("--registry_max_agent_age: " + max_age.error().message);
+  config.options.registry_max_agent_age = *max_age;
   if (config.registry == "replicated_log" && config.work_dir.empty()) {
     return fail("--work_dir is required with --registry=replicated_log (or use --registry=in_memory)");
   }

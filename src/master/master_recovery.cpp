@@ -94,4 +94,9 @@ void MasterCore::mark_gone(const AgentId& id, TimePoint now) {
   log::get("master")->warn("agent marked gone agent={}", id);
 }
 
+void MasterCore::prune(const Prune& pruned) {
+  for (const AgentId& id : pruned.unreachable) unreachable_.erase(id);
+  for (const AgentId& id : pruned.gone) gone_.erase(id);
+}
+
 }  // namespace dcos::master

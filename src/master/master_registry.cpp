@@ -62,13 +62,34 @@ void Master::recover_registry() {
     if (!*alive || !registry) return;  // A failure is `registrar_failed`'s.
     core_.recover(*registry, clock_.now());
     recovered_ = true;
+    schedule_registry_gc();
     deliver();
+  });
+}
+
+void Master::schedule_registry_gc() {
+  registry_gc_timer_ = clock_.schedule(config_.options.registry_gc_interval, [this] { collect_registry_garbage(); });
+}
+
+void Master::collect_registry_garbage() {
+  const MasterOptions& options = config_.options;
+  Prune plan = prune_plan(registrar_->registry(), clock_.now(), options.registry_max_agent_age,
+                          options.registry_max_agent_count);
+  if (plan.unreachable.empty() && plan.gone.empty()) return schedule_registry_gc();
+  registrar_->apply(plan, [this, plan, alive = alive_](Result<bool> pruned) {
+    if (!*alive || registrar_->failure()) return;
+    if (pruned) {
+      log::get("master")->info("registry pruned unreachable={} gone={}", plan.unreachable.size(), plan.gone.size());
+      core_.prune(plan);
+    }
+    schedule_registry_gc();
   });
 }
 
 void Master::registrar_failed(const Error& error) {
   // Another master may own the registry now: acting on a stale one would undo its decisions.
   log::get("master")->critical("registrar failed, the master steps down: {}", error.message);
+  registry_gc_timer_.reset();
   stop();
   if (config_.on_fatal) config_.on_fatal(error);
 }

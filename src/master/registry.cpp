@@ -1,6 +1,8 @@
 #include "dcos/master/registry.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -136,6 +138,22 @@ void from_json(const nlohmann::json& j, Registry& r) {
   }
   out.maintenance = j.at("maintenance");
   r = std::move(out);
+}
+
+Prune prune_plan(const Registry& registry, TimePoint now, Duration max_age, std::size_t max_count) {
+  auto plan = [&](const std::map<AgentId, TimePoint>& marked) {
+    std::vector<std::pair<TimePoint, AgentId>> by_age;
+    for (const auto& [id, time] : marked) by_age.emplace_back(time, id);
+    std::sort(by_age.begin(), by_age.end());  // Oldest first.
+    std::set<AgentId> out;
+    for (std::size_t i = 0; i < by_age.size(); ++i) {
+      const bool too_old = now - by_age[i].first > max_age;
+      const bool too_many = by_age.size() - i > max_count;
+      if (too_old || too_many) out.insert(by_age[i].second);
+    }
+    return out;
+  };
+  return Prune{plan(registry.unreachable), plan(registry.gone)};
 }
 
 Result<bool> apply(Registry& registry, const RegistryOperation& operation) {

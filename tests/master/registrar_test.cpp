@@ -334,3 +334,31 @@ TEST_CASE("registrar keeps the registry on the replicated log across registrars"
 }
 
 }  // namespace dcos::master
+
+namespace dcos::master {
+
+TEST_CASE("registry garbage collection prunes marks older than the age limit, then the oldest over the count",
+          "[registrar]") {
+  using namespace std::chrono_literals;
+  const TimePoint t = TimePoint(1'700'000'000s);
+  Registry registry;
+  registry.unreachable = {{AgentId("U1"), t}, {AgentId("U2"), t + 10s}, {AgentId("U3"), t + 20s}};
+  registry.gone = {{AgentId("G1"), t + 5s}, {AgentId("G2"), t + 30s}};
+  // Age: at t+40s with a 25 s limit, U1 (40 s), U2 (30 s) and G1 (35 s) are too old.
+  Prune by_age = prune_plan(registry, t + 40s, 25s, 100);
+  CHECK(by_age.unreachable == std::set<AgentId>{AgentId("U1"), AgentId("U2")});
+  CHECK(by_age.gone == std::set<AgentId>{AgentId("G1")});
+  // Count: at most 1 of each list is kept, the newest.
+  Prune by_count = prune_plan(registry, t + 40s, 1h, 1);
+  CHECK(by_count.unreachable == std::set<AgentId>{AgentId("U1"), AgentId("U2")});
+  CHECK(by_count.gone == std::set<AgentId>{AgentId("G1")});
+  // Nothing to prune.
+  Prune none = prune_plan(registry, t + 40s, 1h, 100);
+  CHECK(none.unreachable.empty());
+  CHECK(none.gone.empty());
+  REQUIRE(apply(registry, by_age).value());
+  CHECK(registry.unreachable.size() == 1);
+  CHECK(registry.gone.size() == 1);
+}
+
+}  // namespace dcos::master

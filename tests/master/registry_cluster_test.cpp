@@ -201,3 +201,29 @@ TEST_CASE("after a failover, agents not back within agent_reregister_timeout are
 }
 
 }  // namespace dcos::testing
+
+namespace dcos::testing {
+
+TEST_CASE("registry garbage collection forgets gone agents after registry_max_agent_age",
+          "[registrar][cluster][shell]") {
+  using namespace std::chrono_literals;
+  boost::asio::io_context io;
+  master::MasterOptions options;
+  options.registry_gc_interval = 1min;
+  options.registry_max_agent_age = 5min;
+  Cluster cluster(io, {.agents = 1, .master_options = options});
+  REQUIRE(cluster.start());
+  const AgentId agent = cluster.agent(0).id();
+  std::optional<Result<bool>> marked;
+  cluster.master().mark_agent_gone(agent, [&](Result<bool> r) { marked = r; });
+  REQUIRE(cluster.run_until([&] { return marked.has_value(); }));
+  REQUIRE(marked->value());
+  cluster.advance(4min, 24);  // Collections at 1, 2, 3 and 4 min: the mark is too young.
+  CHECK(cluster.master().registrar()->registry().gone.contains(agent));
+  CHECK(cluster.master().core().agent_gone(agent));
+  cluster.advance(2min, 12);  // The collection at 6 min finds it older than 5 min.
+  REQUIRE(cluster.run_until([&] { return cluster.master().registrar()->registry().gone.empty(); }));
+  CHECK_FALSE(cluster.master().core().agent_gone(agent));
+}
+
+}  // namespace dcos::testing

@@ -103,6 +103,8 @@ class Master {
   void recover_registry();
   void mark_silent_agents_unreachable();
   void registrar_failed(const Error& error);
+  void schedule_registry_gc();
+  void collect_registry_garbage();
 
   boost::asio::any_io_executor executor_;
   Clock& clock_;
@@ -120,6 +122,7 @@ class Master {
   std::shared_ptr<state::Storage> registry_storage_;
   std::unique_ptr<Registrar> registrar_;
   bool recovered_ = false;
+  std::unique_ptr<Timer> registry_gc_timer_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -31,6 +31,11 @@ struct MasterOptions {
   int max_agent_ping_timeouts = 5;
   // After a failover, agents of the registry not back by then are marked unreachable.
   Duration agent_reregister_timeout = std::chrono::minutes(10);
+  // Registry garbage collection: every `registry_gc_interval`, unreachable and gone marks older
+  // than `registry_max_agent_age`, then the oldest beyond `registry_max_agent_count`, go.
+  Duration registry_gc_interval = std::chrono::minutes(15);
+  Duration registry_max_agent_age = std::chrono::hours(24 * 14);
+  std::size_t registry_max_agent_count = 102400;
   Duration heartbeat_interval = std::chrono::seconds(15);
   std::optional<Duration> offer_timeout;
   int max_completed_frameworks = 50;
@@ -205,6 +210,9 @@ class MasterCore {
   // TASK_GONE_BY_OPERATOR and it is refused from now on.
   void mark_gone(const AgentId& id, TimePoint now);
   bool agent_gone(const AgentId& id) const { return gone_.contains(id); }
+  // After the registry pruned them: forgets those unreachable and gone marks (a pruned agent that
+  // comes back is admitted like an unknown one, as in Mesos).
+  void prune(const Prune& pruned);
   // Admitted agents (v1 `AgentInfo`) that have not re-registered since the failover.
   const std::map<AgentId, nlohmann::json>& recovered_agents() const { return recovered_agents_; }
 

@@ -86,6 +86,11 @@ struct UpdateQuota {
 using RegistryOperation =
     std::variant<AdmitAgent, MarkUnreachable, MarkReachable, MarkGone, Prune, UpdateWeights, UpdateQuota>;
 
+// Registry garbage collection (Mesos's `--registry_max_agent_age` and
+// `--registry_max_agent_count`): the unreachable and gone agents marked longer than `max_age`
+// before `now`, and beyond that the oldest marks until at most `max_count` of each list remain.
+Prune prune_plan(const Registry& registry, TimePoint now, Duration max_age, std::size_t max_count);
+
 // Applies `operation` to `registry`: true when it changed it, false when there was nothing to
 // change; an error (`Errc::conflict`, `Errc::not_found` or `Errc::invalid_argument`), leaving
 // `registry` as it was, when the operation is refused.
