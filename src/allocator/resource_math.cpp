@@ -129,7 +129,10 @@ Resources take(Resources& from, const Resources& want) {
     while (!rest.empty()) {
       std::optional<Resource> part;
       for (const Resource& have : from) {
-        if (have.name != rest.name || have.type != rest.type || have.role != rest.role) continue;
+        if (have.name != rest.name || have.type != rest.type || have.role != rest.role ||
+            have.reservations != rest.reservations) {
+          continue;
+        }
         if (rest.allocation_role && have.allocation_role != rest.allocation_role) continue;
         Resource common = common_part(have, rest);
         if (!common.empty()) {

@@ -56,6 +56,9 @@ Result<std::uint16_t> Master::start() {
     router->add(p + "/slaves", bind(&Master::slaves_endpoint));
     router->add(p + "/tasks", bind(&Master::tasks_endpoint));
     router->add(p + "/flags", bind(&Master::flags_endpoint));
+    router->add(p + "/weights", bind(&Master::weights_endpoint));
+    router->add(p + "/quota", bind(&Master::quota_endpoint));
+    router->add(p + "/roles", bind(&Master::roles_endpoint));
     router->add(p + "/health", [](const http::Request& request) { return http::make_response(request, http::Status::ok); });
   }
   router->add("/version", bind(&Master::version_endpoint));

@@ -318,6 +318,7 @@ CallOutcome MasterCore::accept(const FrameworkId& id, const v1::Fields& accept, 
     std::string type;
     std::vector<v1::TaskInfo> tasks;
     nlohmann::json executor;  // LAUNCH_GROUP: the group's (default) executor.
+    Resources resources;  // RESERVE, UNRESERVE.
   };
   std::vector<Operation> operations;
   for (const auto& o : accept.array("operations")) {
@@ -335,6 +336,14 @@ CallOutcome MasterCore::accept(const FrameworkId& id, const v1::Fields& accept, 
           for (const auto& t : group->array("tasks")) op.tasks.push_back(v1::decode_task_info(v1::Fields(t, "accept.operations.launch_group.task_group.tasks.")));
         }
       }
+    } else if (op.type == "RESERVE" || op.type == "UNRESERVE") {
+      const char* key = op.type == "RESERVE" ? "reserve" : "unreserve";
+      auto sub = f.object(key);
+      const nlohmann::json* resources = sub ? sub->get("resources") : nullptr;
+      if (!resources) throw v1::DecodeError(fmt::format("Missing required fields: accept.operations.{}.resources", key));
+      auto decoded = resources_from_json(*resources);
+      if (!decoded) throw v1::DecodeError(fmt::format("'accept.operations.{}.resources': {}", key, decoded.error().message));
+      op.resources = std::move(*decoded);
     }
     f.done();
     operations.push_back(std::move(op));
@@ -391,6 +400,11 @@ CallOutcome MasterCore::accept(const FrameworkId& id, const v1::Fields& accept, 
   Resources remaining = offered;
   std::set<TaskId> launched_here;
   for (const Operation& op : operations) {
+    if (op.type == "RESERVE" || op.type == "UNRESERVE") {
+      // Applied in order: later operations (LAUNCH) see the converted resources.
+      apply_reservation(framework, agent, op.type, op.resources, role, remaining);
+      continue;
+    }
     if (op.type != "LAUNCH" && op.type != "LAUNCH_GROUP") {
       log::get("master")->warn("operation not supported framework={} type={}", id, op.type);
       continue;
@@ -514,8 +528,13 @@ CallOutcome MasterCore::update_framework(const FrameworkId& id, v1::FrameworkInf
     }
   }
   if (roles != framework.info.effective_roles()) {
-    // TODO(#3): move the framework between roles in the allocator.
-    return CallOutcome::bad("Changing a framework's roles is not supported yet");
+    // Offers made to roles the framework leaves are void; tasks keep their resources, which
+    // stay allocated to the old role until they finish.
+    for (const OfferId& offer : std::vector<OfferId>(framework.offers.begin(), framework.offers.end())) {
+      if (std::find(roles.begin(), roles.end(), offers_.at(offer).role) == roles.end()) rescind_offer(offer, true);
+    }
+    allocator().update_framework(id, roles, {});
+    log::get("master")->info("framework roles updated framework={} roles={}", id, fmt::join(roles, ","));
   }
   framework.info = std::move(info);
   allocator().revive(id, {});

@@ -157,6 +157,7 @@ nlohmann::json Master::state_json() const {
           {"frameworks", frameworks},
           {"completed_frameworks", completed},
           {"orphan_tasks", nlohmann::json::array()},
+          {"roles", roles_json()},  // Not in Mesos's /state: weights, quota and shares at a glance.
           {"unregistered_frameworks", nlohmann::json::array()}};
 }
 
@@ -301,6 +302,8 @@ http::Reply Master::operator_api(const http::Request& request) {
   } else if (type == "GET_MASTER") {
     response["get_master"] = {{"master_info", core_.master_info()}, {"start_time", to_epoch_seconds(start_time_)},
                               {"elected_time", to_epoch_seconds(start_time_)}};
+  } else if (auto reply = role_call(request, type, *body)) {
+    return std::move(*reply);
   } else if (type.empty()) {
     return http::make_response(request, Status::bad_request, "Expecting 'type' to be present");
   } else {

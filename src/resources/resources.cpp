@@ -170,7 +170,37 @@ bool Resource::empty() const {
 
 bool Resource::addable(const Resource& other) const {
   return name == other.name && type == other.type && role == other.role &&
-         allocation_role == other.allocation_role;
+         allocation_role == other.allocation_role && reservations == other.reservations;
+}
+
+namespace {
+
+// A stack of one static level says no more than `role`: drop it (the canonical form).
+void canonicalize(Resource& r) {
+  if (r.reservations.size() == 1 && !r.reservations.front().dynamic) r.reservations.clear();
+}
+
+}  // namespace
+
+Resource Resource::popped() const {
+  Resource out = *this;
+  if (out.reservations.empty()) {
+    out.role = "*";
+    return out;
+  }
+  out.reservations.pop_back();
+  out.role = out.reservations.empty() ? "*" : out.reservations.back().role;
+  canonicalize(out);
+  return out;
+}
+
+Resource Resource::pushed(Reservation reservation) const {
+  Resource out = *this;
+  if (out.reservations.empty() && out.reserved()) out.reservations.push_back({false, out.role, std::nullopt, {}});
+  out.role = reservation.role;
+  out.reservations.push_back(std::move(reservation));
+  canonicalize(out);
+  return out;
 }
 
 // ---- Resources ----
@@ -400,7 +430,26 @@ nlohmann::json to_json(const Resource& r) {
     case ValueType::set: j["set"] = {{"item", r.set}}; break;
   }
   j["role"] = r.role;
+  if (!r.reservations.empty()) {
+    // Both formats: `reservation` (pre-refinement) for the top level, `reservations` (the stack).
+    nlohmann::json stack = nlohmann::json::array();
+    for (const Reservation& level : r.reservations) stack.push_back(to_json(level));
+    if (r.dynamically_reserved()) {
+      nlohmann::json top = stack.back();
+      top.erase("type");
+      top.erase("role");
+      j["reservation"] = std::move(top);
+    }
+    j["reservations"] = std::move(stack);
+  }
   if (r.allocation_role) j["allocation_info"] = {{"role", *r.allocation_role}};
+  return j;
+}
+
+nlohmann::json to_json(const Reservation& r) {
+  nlohmann::json j = {{"type", r.dynamic ? "DYNAMIC" : "STATIC"}, {"role", r.role}};
+  if (r.principal) j["principal"] = *r.principal;
+  if (!r.labels.is_null()) j["labels"] = r.labels;
   return j;
 }
 
@@ -492,13 +541,40 @@ Result<Resource> resource_from_json(const nlohmann::json& j) {
     if (!role->is_string()) return fail(Errc::invalid_argument, fmt::format("resource '{}': 'role' must be a string", r.name));
     r.role = role->get<std::string>();
   }
-  if (const auto* reservations = member(j, "reservations"); reservations && reservations->is_array() && !reservations->empty()) {
-    // Post-refinement format: the last reservation is the effective role.
-    const auto& last = reservations->back();
-    if (const auto* role = last.is_object() ? member(last, "role") : nullptr; role && role->is_string()) {
-      r.role = role->get<std::string>();
+  if (const auto* reservation = member(j, "reservation")) {
+    // Pre-refinement format: a dynamic reservation for `role`.
+    if (!reservation->is_object()) return fail(Errc::invalid_argument, fmt::format("resource '{}': 'reservation' must be an object", r.name));
+    if (r.role == "*") return fail(Errc::invalid_argument, fmt::format("resource '{}': 'reservation' needs a 'role'", r.name));
+    Reservation level{true, r.role, std::nullopt, {}};
+    if (const auto* principal = member(*reservation, "principal"); principal && principal->is_string()) {
+      level.principal = principal->get<std::string>();
     }
+    if (const auto* labels = member(*reservation, "labels")) level.labels = *labels;
+    r.reservations = {std::move(level)};
   }
+  if (const auto* reservations = member(j, "reservations"); reservations && reservations->is_array() && !reservations->empty()) {
+    // Post-refinement format: the stack, bottom first; the last one is the effective role.
+    std::vector<Reservation> stack;
+    for (const auto& level : *reservations) {
+      const auto* role = level.is_object() ? member(level, "role") : nullptr;
+      if (!role || !role->is_string() || role->get<std::string>().empty() || role->get<std::string>() == "*") {
+        return fail(Errc::invalid_argument, fmt::format("resource '{}': each reservation needs a 'role'", r.name));
+      }
+      Reservation parsed{false, role->get<std::string>(), std::nullopt, {}};
+      const auto* type = member(level, "type");
+      // Without a type, a level above the bottom or one with a principal can only be dynamic.
+      parsed.dynamic = type ? type->is_string() && type->get<std::string>() == "DYNAMIC" : !stack.empty();
+      if (const auto* principal = member(level, "principal"); principal && principal->is_string()) {
+        parsed.principal = principal->get<std::string>();
+        if (!type) parsed.dynamic = true;
+      }
+      if (const auto* labels = member(level, "labels")) parsed.labels = *labels;
+      stack.push_back(std::move(parsed));
+    }
+    r.role = stack.back().role;
+    r.reservations = std::move(stack);
+  }
+  canonicalize(r);
   if (const auto* info = member(j, "allocation_info"); info && info->is_object()) {
     if (const auto* role = member(*info, "role"); role && role->is_string()) r.allocation_role = role->get<std::string>();
   }

@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -88,6 +89,16 @@ class Master {
   http::Reply flags_endpoint(const http::Request& request) const;
   http::Reply version_endpoint(const http::Request& request) const;
   http::Reply operator_api(const http::Request& request);
+  // Roles (role_endpoints.cpp): weights, quota and `/roles`.
+  http::Reply weights_endpoint(const http::Request& request);
+  http::Reply quota_endpoint(const http::Request& request) const;
+  http::Reply roles_endpoint(const http::Request& request) const;
+  // GET_WEIGHTS, UPDATE_WEIGHTS, GET_QUOTA, UPDATE_QUOTA, GET_ROLES; nullopt for other types.
+  std::optional<http::Reply> role_call(const http::Request& request, const std::string& type,
+                                       const nlohmann::json& body);
+  nlohmann::json roles_json() const;     // Classic `/roles` entries.
+  nlohmann::json roles_v1_json() const;  // v1 `Role` messages.
+  std::map<std::string, ResourceQuantities> offered_by_role() const;
 
   nlohmann::json state_json() const;
   nlohmann::json framework_json(const Framework& framework) const;

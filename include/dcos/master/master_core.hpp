@@ -20,6 +20,7 @@
 #include "dcos/common/ids.hpp"
 #include "dcos/common/result.hpp"
 #include "dcos/master/registry.hpp"
+#include "dcos/master/role_config.hpp"
 #include "dcos/resources/resources.hpp"
 #include "dcos/v1/framework_info.hpp"
 #include "dcos/v1/task.hpp"
@@ -216,6 +217,19 @@ class MasterCore {
   // Admitted agents (v1 `AgentInfo`) that have not re-registered since the failover.
   const std::map<AgentId, nlohmann::json>& recovered_agents() const { return recovered_agents_; }
 
+  // ---- Operator: weights and quota ----
+  // All or nothing: the first bad entry is refused (400) with why, changing nothing. Outstanding
+  // offers are rescinded so the next cycle reallocates under the new weights or quota (weights:
+  // only if a framework is subscribed to an updated role). Unless `force`, the guarantees of all
+  // roles together must fit in the cluster's total (Mesos's capacity check).
+  CallOutcome update_weights(const std::map<std::string, double>& weights);
+  CallOutcome update_quota(const QuotaConfigs& configs, bool force);
+  // What the registry persists; `restore_role_config` replays it on recovery, before any
+  // framework subscribes (Requires: valid, e.g. from `role_config_from_json`).
+  const RoleConfig& role_config() const { return role_config_; }
+  void restore_role_config(const RoleConfig& config);
+  std::vector<RoleInfo> roles() const { return allocator_->roles(); }
+
   // ---- Time ----
   // Heartbeats, pings, timeouts; then an allocation cycle.
   void tick(TimePoint now);
@@ -263,12 +277,17 @@ class MasterCore {
                                TimePoint now) const;
   void launch_failed(Framework& framework, const v1::TaskInfo& task, v1::TaskState state, const std::string& reason,
                      const std::string& message, TimePoint now);
+  // RESERVE / UNRESERVE in ACCEPT (master_reservations.cpp): converts `remaining`, the agent's
+  // total and the framework's allocation; an invalid operation is dropped with a warning.
+  void apply_reservation(Framework& framework, Agent& agent, const std::string& type, const Resources& resources,
+                         const std::string& offer_role, Resources& remaining);
   void count(const std::string& name, double by = 1) { counters_[name] += by; }
 
   std::string master_id_;
   nlohmann::json master_info_;
   MasterOptions options_;
   std::unique_ptr<Allocator> allocator_;
+  RoleConfig role_config_;
   std::map<FrameworkId, Framework> frameworks_;
   std::deque<Framework> completed_frameworks_;
   std::map<AgentId, Agent> agents_;

@@ -50,6 +50,17 @@ class Ranges {
   std::vector<Range> items_;
 };
 
+// One level of a reservation (v1 `ReservationInfo`). Static ones come from the agent's
+// `--resources`; dynamic ones from RESERVE operations, each refining the level below it to a
+// subrole (`eng` then `eng/web`).
+struct Reservation {
+  bool dynamic = false;
+  std::string role;
+  std::optional<std::string> principal;
+  nlohmann::json labels;  // v1 `Labels`, passed through; null when absent.
+  bool operator==(const Reservation&) const = default;
+};
+
 struct Resource {
   std::string name;
   ValueType type = ValueType::scalar;
@@ -58,8 +69,17 @@ struct Resource {
   std::set<std::string> set;
   std::string role = "*";                      // Reservation role; "*" is unreserved.
   std::optional<std::string> allocation_role;  // Set on offered and allocated resources.
+  // The reservation stack, bottom first, when it holds a dynamic reservation; then
+  // `reservations.back().role == role`. Empty for unreserved resources and for a plain static
+  // reservation, which `role` describes alone (one canonical form, so equal resources add up).
+  std::vector<Reservation> reservations;
 
   bool reserved() const { return role != "*"; }
+  bool dynamically_reserved() const { return !reservations.empty() && reservations.back().dynamic; }
+  // With the top reservation removed: the role below it ("*" at the bottom), in canonical form.
+  Resource popped() const;
+  // With `reservation` pushed on top: `role` becomes its role.
+  Resource pushed(Reservation reservation) const;
   bool empty() const;
   // Same kind: would combine with `other` under addition.
   bool addable(const Resource& other) const;
@@ -113,8 +133,11 @@ Result<Resources> parse_resources(std::string_view text, const std::string& defa
 
 // v1 JSON shape (`reference/mesos-api.md` §0.1). `to_json` writes `role` always (the
 // pre-refinement format) and `allocation_info` when set.
+// `to_json` also writes, for dynamic reservations, `reservation` (principal, labels) and the
+// `reservations` stack.
 nlohmann::json to_json(const Resource& r);
 nlohmann::json to_json(const Resources& r);
+nlohmann::json to_json(const Reservation& r);
 // Decodes a v1 `Resource` / array of them; errors name the field at fault.
 Result<Resource> resource_from_json(const nlohmann::json& j);
 Result<Resources> resources_from_json(const nlohmann::json& j);
