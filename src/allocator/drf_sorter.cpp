@@ -11,28 +11,31 @@ namespace dcos {
 // inner node keeps the children that have active leaves below them in `order`, sorted by DRF,
 // so a visit walks only what can be offered and a grant moves one node per level.
 struct DrfSorter::Node {
-  std::string name;  // Last path component, or "." for a virtual leaf.
-  std::string path;  // Full path, the last tie-breaker ("eng/web", "eng/.").
+  // What ordering and visiting read comes first, in one cache line.
+  double share = 0;         // Weighted dominant share; the sort key.
+  std::uint64_t count = 0;  // Grants made to the subtree (Mesos's `allocation.count`).
+  std::uint64_t rank = 0;   // Place among its siblings by name: the path order, without strings.
   Node* parent = nullptr;
+  Client client = 0;          // Leaves only.
   bool leaf = true;
   bool virtual_leaf = false;  // "eng/.": the client "eng" beside its children.
   bool active = false;        // Leaves only.
-  Client client = 0;          // Leaves only.
-  Quantities allocation;      // Of the whole subtree.
-  std::uint64_t count = 0;    // Grants made to the subtree (Mesos's `allocation.count`).
-  double share = 0;           // Weighted dominant share; the sort key.
-  double weight = 1;
+  bool ordered = false;       // In `parent->order`, at `position`.
+  std::set<Node*, Order>::iterator position;
   long active_leaves = 0;  // Active clients in the subtree (a leaf: 0 or 1).
-  std::vector<std::unique_ptr<Node>> children;
-  std::set<Node*, Order> order;  // Children with `active_leaves > 0`, in DRF order.
-  std::set<Node*, Order>::iterator position;  // In `parent->order`, when `ordered`.
-  bool ordered = false;
+  double weight = 1;
+  Quantities allocation;  // Of the whole subtree.
+  std::string name;       // Last path component, or "." for a virtual leaf.
+  std::string path;       // Full path ("eng/web", "eng/.").
+  std::vector<std::unique_ptr<Node>> children;  // Sorted by name; `rank` is the index.
+  std::set<Node*, Order> order;                 // Children with `active_leaves > 0`, in DRF order.
 };
 
 bool DrfSorter::Order::operator()(const Node* a, const Node* b) const {
   if (a->share != b->share) return a->share < b->share;
   if (a->count != b->count) return a->count < b->count;
-  return a->path < b->path;
+  // Siblings share their path up to their names, so name order is path order (Mesos's tie-break).
+  return a->rank < b->rank;
 }
 
 DrfSorter::DrfSorter(Paths paths) : paths_(paths), root_(std::make_unique<Node>()) { root_->leaf = false; }
@@ -46,10 +49,29 @@ DrfSorter::Node* DrfSorter::node(Client client) const {
 }
 
 DrfSorter::Node* DrfSorter::find_child(Node* parent, std::string_view name) const {
-  for (const auto& child : parent->children) {
-    if (child->name == name) return child.get();
+  auto it = std::lower_bound(parent->children.begin(), parent->children.end(), name,
+                             [](const std::unique_ptr<Node>& child, std::string_view n) { return child->name < n; });
+  return it != parent->children.end() && (*it)->name == name ? it->get() : nullptr;
+}
+
+DrfSorter::Node* DrfSorter::adopt(Node* parent, std::unique_ptr<Node> child) {
+  auto it = std::lower_bound(parent->children.begin(), parent->children.end(), child->name,
+                             [](const std::unique_ptr<Node>& c, const std::string& n) { return c->name < n; });
+  it = parent->children.insert(it, std::move(child));
+  // Ranks of later siblings move up by one: their order among themselves (and so in any ordered
+  // set) is unchanged.
+  for (auto next = it; next != parent->children.end(); ++next) {
+    (*next)->rank = static_cast<std::uint64_t>(next - parent->children.begin());
   }
-  return nullptr;
+  return it->get();
+}
+
+void DrfSorter::disown(Node* parent, const Node* child) {
+  auto it = std::find_if(parent->children.begin(), parent->children.end(),
+                         [&](const std::unique_ptr<Node>& c) { return c.get() == child; });
+  DCOS_ASSERT(it != parent->children.end());
+  it = parent->children.erase(it);
+  for (; it != parent->children.end(); ++it) (*it)->rank = static_cast<std::uint64_t>(it - parent->children.begin());
 }
 
 double DrfSorter::weight_of(std::string_view path) const {
@@ -64,8 +86,7 @@ DrfSorter::Node* DrfSorter::make_child(Node* parent, std::string name, bool leaf
   child->parent = parent;
   child->leaf = leaf;
   child->weight = weight_of(child->path);
-  parent->children.push_back(std::move(child));
-  return parent->children.back().get();
+  return adopt(parent, std::move(child));
 }
 
 double DrfSorter::compute_share(const Node* node) const {
@@ -139,12 +160,12 @@ DrfSorter::Client DrfSorter::add(std::string_view path) {
       dot->active = current->active;
       current->leaf = false;
       current->active = false;
-      clients_[dot->client] = dot.get();
-      if (dot->active_leaves > 0) {
-        dot->position = current->order.insert(dot.get()).first;
-        dot->ordered = true;
+      Node* placed = adopt(current, std::move(dot));
+      clients_[placed->client] = placed;
+      if (placed->active_leaves > 0) {
+        placed->position = current->order.insert(placed).first;
+        placed->ordered = true;
       }
-      current->children.push_back(std::move(dot));
     }
     Node* child = find_child(current, tokens[i]);
     if (child == nullptr) break;
@@ -184,12 +205,12 @@ void DrfSorter::remove(Client client) {
   // Remove the leaf, then inner nodes left empty; an inner node left with only its virtual
   // leaf turns back into that client's leaf.
   Node* current = leaf->parent;
-  std::erase_if(current->children, [&](const auto& child) { return child.get() == leaf; });
+  disown(current, leaf);
   while (current != root_.get()) {
     Node* parent = current->parent;
     if (current->children.empty()) {
       DCOS_ASSERT(!current->ordered);
-      std::erase_if(parent->children, [&](const auto& child) { return child.get() == current; });
+      disown(parent, current);
       current = parent;
       continue;
     }

@@ -358,7 +358,19 @@ void HierarchicalAllocator::add_filter(Index framework_index, Index agent_index,
   const Member* m = member(framework_index, role);
   if (m == nullptr) return;  // Not in the role any more: it is offered nothing there anyway.
   const std::uint64_t epoch = m->epoch;
-  std::vector<Filter>& filters = agents_[agent_index].filters;
+  Agent& agent = agents_[agent_index];
+  std::vector<Filter>& filters = agent.filters;
+  // Declines of one agent's free resources by one framework after another refuse the same
+  // resources: share one copy.
+  std::shared_ptr<const Resources> shared;
+  if (agent.last_refused && *agent.last_refused == refused) {
+    shared = agent.last_refused;
+  } else {
+    shared = std::make_shared<const Resources>(std::move(refused));
+  }
+  auto covers = [](const std::shared_ptr<const Resources>& a, const std::shared_ptr<const Resources>& b) {
+    return a == b || a->contains(*b);
+  };
   auto by_framework = [](const Filter& f, Index framework) { return f.framework < framework; };
   auto first = std::lower_bound(filters.begin(), filters.end(), framework_index, by_framework);
   auto last = first;
@@ -366,17 +378,18 @@ void HierarchicalAllocator::add_filter(Index framework_index, Index agent_index,
   // One filter per (role, agent) when one covers the other, so a framework declining the same
   // agent every cycle keeps one filter there; stale and expired ones of the slot go meanwhile.
   for (auto it = first; it != last; ++it) {
-    if (it->role == role && it->epoch == epoch && it->until >= until && it->refused.contains(refused)) return;
+    if (it->role == role && it->epoch == epoch && it->until >= until && covers(it->refused, shared)) return;
   }
   const auto kept = std::remove_if(first, last, [&](const Filter& f) {
     if (f.until <= now) return true;
     const Member* of_role = f.role == role ? m : member(framework_index, f.role);
     if (of_role == nullptr || f.epoch != of_role->epoch) return true;  // Revived or left.
-    return f.role == role && until >= f.until && refused.contains(f.refused);
+    return f.role == role && until >= f.until && covers(shared, f.refused);
   });
   filter_count_ -= static_cast<std::size_t>(last - kept);
   const auto position = filters.erase(kept, last);
-  filters.insert(position, Filter{framework_index, role, epoch, std::move(refused), until});
+  filters.insert(position, Filter{framework_index, role, epoch, shared, until});
+  agent.last_refused = std::move(shared);
   ++filter_count_;
   expiries_.push(Expiry{until, agent_index});
   // Replaced filters leave their expiries behind; rebuild once they outnumber the live filters,
@@ -576,6 +589,7 @@ void HierarchicalAllocator::remove_agent(const AgentId& id) {
   // Mesos's `removeFilters`: a returning agent starts without any.
   filter_count_ -= agent->filters.size();
   agent->filters.clear();
+  agent->last_refused.reset();
   track_reservations(agent->total, false);
   change_totals(agent->total, false);
   available_unreserved_ -= agent->available_unreserved;

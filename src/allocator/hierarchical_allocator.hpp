@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <optional>
 #include <queue>
 #include <string>
@@ -108,7 +109,9 @@ class HierarchicalAllocator final : public Allocator {
     Index framework;
     Index role;
     std::uint64_t epoch;  // The `Member::epoch` it was made in.
-    Resources refused;    // Unallocated form; an offer within them is filtered.
+    // Unallocated form; an offer within them is filtered. Shared by equal filters on the agent
+    // (every framework that declined the same free resources), so k filters cost one copy.
+    std::shared_ptr<const Resources> refused;
     TimePoint until;
   };
   struct Agent {
@@ -123,6 +126,7 @@ class HierarchicalAllocator final : public Allocator {
     Quantities available_unreserved;
     std::vector<Holding> holdings;  // One per framework holding resources here.
     std::vector<Filter> filters;    // Sorted by framework slot.
+    std::shared_ptr<const Resources> last_refused;  // Of the newest filter, to share with the next.
   };
   struct Expiry {
     TimePoint until;

@@ -250,7 +250,7 @@ bool HierarchicalAllocator::filtered(const Agent& agent, const Member& member, I
                              [](const Filter& f, Index framework) { return f.framework < framework; });
   // Mesos's `RefusedOfferFilter`: filtered while the offer is within what was refused.
   for (; it != agent.filters.end() && it->framework == member.framework; ++it) {
-    if (it->role == role && it->epoch == member.epoch && now < it->until && it->refused.contains(offer)) return true;
+    if (it->role == role && it->epoch == member.epoch && now < it->until && it->refused->contains(offer)) return true;
   }
   return false;
 }

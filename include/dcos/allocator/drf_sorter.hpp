@@ -76,6 +76,8 @@ class DrfSorter {
   Node* node(Client client) const;
   Node* find_child(Node* parent, std::string_view name) const;
   Node* make_child(Node* parent, std::string name, bool leaf);
+  Node* adopt(Node* parent, std::unique_ptr<Node> child);  // Keeps children by name, ranks in step.
+  void disown(Node* parent, const Node* child);            // Destroys `child`.
   template <typename Change>
   void rekey(Node* node, Change&& change);  // `change` may alter the sort key of `node`.
   void add_active_leaves(Node* from, long delta);  // Membership of ordered sets follows.
