@@ -3,9 +3,12 @@
 // `MESOS_<NAME>` in the environment (command line wins); `file:///path` values are read from
 // the file. Shared by the daemons and tools in apps/.
 
+#include <array>
+#include <cctype>
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -73,8 +76,29 @@ inline std::map<std::string, std::string> flag_values(const CLI::App& app) {
   return out;
 }
 
+// A `--logging_level` value: Mesos spells levels as glog does (INFO, WARNING, ERROR), spdlog in
+// lower case (info, warn, error); both are accepted, in any case. Nullopt for anything else.
+inline std::optional<spdlog::level::level_enum> parse_log_level(std::string level) {
+  for (char& c : level) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (level == "warning") level = "warn";
+  if (level == "fatal") level = "critical";
+  static constexpr std::array<const char*, 7> names = {"trace", "debug", "info", "warn", "error", "critical", "off"};
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (level == names[i]) return static_cast<spdlog::level::level_enum>(i);
+  }
+  return std::nullopt;
+}
+
+// `->check(log_level_check)` on a `--logging_level` option: an unknown level is a usage error.
+inline const CLI::Validator log_level_check(
+    [](std::string& value) -> std::string {
+      return parse_log_level(value) ? std::string() : "unknown logging level '" + value + "' (INFO, WARNING, ERROR, DEBUG, TRACE)";
+    },
+    "LEVEL");
+
+// Requires: `level` passed `log_level_check`.
 inline void set_log_level(const std::string& level) {
-  spdlog::set_level(spdlog::level::from_str(level));
+  spdlog::set_level(parse_log_level(level).value_or(spdlog::level::info));
   spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %L %n: %v");
 }
 

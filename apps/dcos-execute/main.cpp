@@ -38,7 +38,9 @@ int main(int argc, char** argv) {
   app.add_option("--name", name, "Task name and id prefix")->capture_default_str();
   app.add_option("--framework_name", framework_name)->capture_default_str();
   app.add_option("--role", role)->capture_default_str();
-  app.add_option("--logging_level", logging_level)->capture_default_str();
+  app.add_option("--logging_level", logging_level, "INFO, WARNING, ERROR, DEBUG or TRACE (any case)")
+      ->capture_default_str()
+      ->check(dcos::apps::log_level_check);
   if (int code = dcos::apps::parse_flags(app, argc, argv); code >= 0) return code;
   dcos::apps::set_log_level(logging_level);
 

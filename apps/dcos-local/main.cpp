@@ -19,7 +19,9 @@ int main(int argc, char** argv) {
   app.add_option("--port", port, "Master port")->capture_default_str();
   app.add_option("--work_dir", work_dir, "Where sandboxes live")->capture_default_str();
   app.add_option("--resources", resources, "Resources of each agent")->capture_default_str();
-  app.add_option("--logging_level", logging_level)->capture_default_str();
+  app.add_option("--logging_level", logging_level, "INFO, WARNING, ERROR, DEBUG or TRACE (any case)")
+      ->capture_default_str()
+      ->check(dcos::apps::log_level_check);
   if (int code = dcos::apps::parse_flags(app, argc, argv); code >= 0) return code;
   dcos::apps::set_log_level(logging_level);
   if (auto parsed = dcos::parse_resources(resources); !parsed) {

@@ -47,7 +47,9 @@ int main(int argc, char** argv) {
   app.add_option("--registry_max_agent_count", config.options.registry_max_agent_count,
                  "At most this many unreachable (and gone) agents are kept in the registry")->capture_default_str();
   app.add_option("--zk", zk, "ZooKeeper URL for leader election (not supported yet)");
-  app.add_option("--logging_level", logging_level, "trace, debug, info, warn, error")->capture_default_str();
+  app.add_option("--logging_level", logging_level, "INFO, WARNING, ERROR, DEBUG or TRACE (any case)")
+      ->capture_default_str()
+      ->check(dcos::apps::log_level_check);
   if (int code = dcos::apps::parse_flags(app, argc, argv); code >= 0) return code;
 
   dcos::apps::set_log_level(logging_level);

@@ -64,12 +64,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--max_completed_executors_per_framework", config.max_completed_executors_per_framework)
       ->capture_default_str();
-  app.add_option("--logging_level", logging_level, "trace, debug, info, warn, error")->capture_default_str();
+  app.add_option("--logging_level", logging_level, "INFO, WARNING, ERROR, DEBUG or TRACE (any case)")
+      ->capture_default_str()
+      ->check(dcos::apps::log_level_check);
   if (int code = dcos::apps::parse_flags(app, argc, argv); code >= 0) return code;
 
-  // Mesos spells levels in capitals (INFO); spdlog knows them in lower case only.
-  std::transform(logging_level.begin(), logging_level.end(), logging_level.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   dcos::apps::set_log_level(logging_level);
   // A daemon's log must survive a crash: write through at info and above.
   spdlog::flush_on(spdlog::level::info);
