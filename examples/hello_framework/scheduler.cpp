@@ -112,6 +112,7 @@ int main(int argc, char** argv) {
       }
     } else if (type == "MESSAGE") {
       echoes.push_back(dcos::base64_decode(event["message"]["data"].get<std::string>()).value_or(""));
+      std::fprintf(stderr, "hello-framework: message from an executor: %s\n", echoes.back().c_str());
     } else if (type == "ERROR") {
       std::cerr << "hello-framework: " << event.dump() << "\n";
       io.stop();

@@ -123,6 +123,9 @@ Result<std::uint16_t> Agent::start() {
                         {"slave/cpus_total", resources_.scalar("cpus")},
                         {"slave/mem_total", resources_.scalar("mem")},
                         {"slave/disk_total", resources_.scalar("disk")},
+                        // Not a Mesos metric: updates sent but not yet acknowledged (checkpointed
+                        // ones survive a restart and are sent again).
+                        {"slave/status_updates_pending", pending_updates()},
                         {"gc/path_removals_pending", gc_.size()}};
     return http::make_json_response(request, http::Status::ok, v1::dump(m));
   });

@@ -132,7 +132,7 @@ TEST_CASE("50 tasks survive a SIGKILLed dcos-slave and the framework sees every 
   }));
   constexpr int tasks = 50;
   Daemon framework({framework_bin, "--master=" + master, "--executor=" + executor_bin, fmt::format("--tasks={}", tasks),
-                    "--task_seconds=6", "--checkpoint", "--timeout_seconds=90"},
+                    "--task_seconds=10", "--checkpoint", "--timeout_seconds=90"},
                    dir + "/framework.out");
   std::string last_state;
   auto running_on_agent = [&] {
@@ -151,6 +151,15 @@ TEST_CASE("50 tasks survive a SIGKILLed dcos-slave and the framework sees every 
   const bool all_running = eventually([&] { return running_on_agent() == tasks; });
   INFO("agent state: " << last_state.substr(0, 3000));
   REQUIRE(all_running);
+  // Kill only once every TASK_RUNNING acknowledgement is checkpointed and the executor's echo has
+  // reached the framework: an acknowledgement in flight at the kill is legitimately answered by
+  // sending the update again after recovery (at-least-once), and a framework message in flight is
+  // lost (best effort), so either would make "exactly once" a race rather than a contract.
+  REQUIRE(eventually([&] {
+    auto metrics = http_get(agent_port, "/metrics/snapshot");
+    return metrics && nlohmann::json::parse(*metrics).value("slave/status_updates_pending", -1) == 0;
+  }));
+  REQUIRE(eventually([&] { return slurp(dir + "/framework.out").find("message from an executor: echo:") != std::string::npos; }));
 
   slave->kill(SIGKILL);
   REQUIRE(eventually([&] { return slave->exited(); }));
