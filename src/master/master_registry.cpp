@@ -61,10 +61,25 @@ void Master::recover_registry() {
   registrar_->recover(core_.master_info(), [this, alive = alive_](Result<Registry> registry) {
     if (!*alive || !registry) return;  // A failure is `registrar_failed`'s.
     core_.recover(*registry, clock_.now());
+    core_.restore_role_config(RoleConfig{registry->weights, registry->quota});
     recovered_ = true;
     schedule_registry_gc();
     deliver();
   });
+}
+
+namespace {
+void log_failed_store(Result<bool> stored) {
+  if (!stored) log::get("master")->error("registry update failed: {}", stored.error().message);
+}
+}  // namespace
+
+void Master::record_weights(const std::map<std::string, double>& weights) {
+  if (registrar_) registrar_->apply(UpdateWeights{weights}, log_failed_store);
+}
+
+void Master::record_quota(const std::map<std::string, Quota>& quotas) {
+  if (registrar_) registrar_->apply(UpdateQuota{quotas}, log_failed_store);
 }
 
 void Master::schedule_registry_gc() {

@@ -146,6 +146,7 @@ std::optional<http::Reply> Master::role_call(const http::Request& request, const
     auto weights = decode_weight_infos(call->value("weight_infos", nlohmann::json::array()));
     if (!weights) return bad(weights.error().message);
     const CallOutcome outcome = core_.update_weights(*weights);
+    if (outcome.code == CallOutcome::Code::accepted) record_weights(*weights);
     deliver();
     return outcome_reply(request, outcome);
   } else if (type == "UPDATE_QUOTA") {
@@ -160,6 +161,11 @@ std::optional<http::Reply> Master::role_call(const http::Request& request, const
       return bad(e.what());
     }
     const CallOutcome outcome = core_.update_quota(*configs, force);
+    if (outcome.code == CallOutcome::Code::accepted) {
+      std::map<std::string, Quota> quotas;
+      for (const auto& [role, quota] : *configs) quotas[role] = quota;  // Empty: removed.
+      record_quota(quotas);
+    }
     deliver();
     return outcome_reply(request, outcome);
   } else {
@@ -180,6 +186,7 @@ http::Reply Master::weights_endpoint(const http::Request& request) {
   auto weights = decode_weight_infos(*body);
   if (!weights) return http::make_response(request, Status::bad_request, "Failed to validate update weights request: " + weights.error().message);
   const CallOutcome outcome = core_.update_weights(*weights);
+  if (outcome.code == CallOutcome::Code::accepted) record_weights(*weights);
   deliver();
   return outcome_reply(request, outcome);
 }

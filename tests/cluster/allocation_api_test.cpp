@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include "cluster/framework_harness.hpp"
+#include "dcos/master/registrar.hpp"
 #include "dcos/testing/cluster.hpp"
 
 using namespace std::chrono_literals;
@@ -354,4 +355,27 @@ TEST_CASE("UPDATE_FRAMEWORK moves a framework to another role; tasks keep runnin
   const json framework = get_json(cluster, "/master/frameworks")["frameworks"][0];
   CHECK(framework["roles"] == json::array({"b"}));
   CHECK(framework["tasks"][0]["state"] == "TASK_RUNNING");
+}
+
+TEST_CASE("weights and quota are stored in the registry and survive a master restart",
+          "[cluster][allocator][roles][registrar]") {
+  boost::asio::io_context io;
+  Cluster cluster(io, {.agents = 1, .agent_resources = "cpus:2;mem:1024"});
+  REQUIRE(cluster.start());
+  REQUIRE(operator_call(cluster, update_weights({{"eng", 2.5}, {"ops", 3}})).status == 200);
+  REQUIRE(operator_call(cluster, update_quota("dev", {{"cpus", {{"value", 1}}}}, {{"cpus", {{"value", 2}}}})).status == 200);
+  REQUIRE(operator_call(cluster, update_quota("ops", json(), {{"mem", {{"value", 512}}}})).status == 200);
+  // Weight 1 and an empty quota remove entries.
+  REQUIRE(operator_call(cluster, update_weights({{"ops", 1}})).status == 200);
+  REQUIRE(operator_call(cluster, update_quota("ops", json(), json())).status == 200);
+  REQUIRE(cluster.run_until([&] {
+    const auto& registry = cluster.master().registrar()->registry();
+    return registry.weights.size() == 1 && registry.quota.size() == 1;
+  }));
+
+  REQUIRE(cluster.restart_master());
+  CHECK(get_json(cluster, "/weights") == json::parse(R"([{"weight":2.5,"role":"eng"}])"));
+  auto quota = json::parse(operator_call(cluster, {{"type", "GET_QUOTA"}}).body);
+  CHECK(quota["get_quota"]["status"]["configs"] ==
+        json::parse(R"([{"role":"dev","guarantees":{"cpus":{"value":1.0}},"limits":{"cpus":{"value":2.0}}}])"));
 }

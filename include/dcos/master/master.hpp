@@ -114,6 +114,11 @@ class Master {
   void recover_registry();
   void mark_silent_agents_unreachable();
   void registrar_failed(const Error& error);
+  // Stores the weights or quota an operator call just changed in the registry, so a restarted
+  // or new leading master restores them. The call is answered without waiting for the store;
+  // a failed store makes the registrar (and so this master) fail.
+  void record_weights(const std::map<std::string, double>& weights);
+  void record_quota(const std::map<std::string, Quota>& quotas);  // An empty quota: removed.
   void schedule_registry_gc();
   void collect_registry_garbage();
 
