@@ -45,19 +45,7 @@ std::string status_problem(const v1::TaskStatus& status, const FrameworkId& fram
 }  // namespace
 
 http::Reply Agent::executor_api(const http::Request& request) {
-  if (request.method() != beast_http::verb::post) {
-    auto response = text(request, Status::method_not_allowed,
-                         fmt::format("Expecting 'POST', received '{}'", std::string(request.method_string())));
-    response.set(beast_http::field::allow, "POST");
-    return response;
-  }
-  auto content_type = request.find(beast_http::field::content_type);
-  if (content_type == request.end()) return text(request, Status::bad_request, "Expecting 'Content-Type' to be present");
-  if (content_type->value() != "application/json") {
-    return text(request, Status::unsupported_media_type,
-                fmt::format("Expecting 'Content-Type' of application/json (application/x-protobuf is not supported), "
-                            "received '{}'", std::string(content_type->value())));
-  }
+  if (auto refused = http::check_v1_call(request)) return std::move(*refused);
   auto body = v1::parse_json_body(request.body());
   if (!body) return text(request, Status::bad_request, "Failed to parse body into Call: " + body.error().message);
 

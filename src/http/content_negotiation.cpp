@@ -5,6 +5,7 @@
 #include <vector>
 
 #include <boost/algorithm/string.hpp>
+#include <fmt/format.h>
 
 namespace dcos::http {
 
@@ -24,6 +25,23 @@ bool accepts_json(const Request& request) {
     }
   }
   return false;
+}
+
+std::optional<Response> check_v1_call(const Request& request) {
+  if (request.method() != beast_http::verb::post) {
+    auto response = make_response(request, Status::method_not_allowed,
+                                  fmt::format("Expecting 'POST', received '{}'", std::string(request.method_string())));
+    response.set(beast_http::field::allow, "POST");
+    return response;
+  }
+  auto content_type = request.find(beast_http::field::content_type);
+  if (content_type == request.end()) return make_response(request, Status::bad_request, "Expecting 'Content-Type' to be present");
+  if (content_type->value() != "application/json") {
+    return make_response(request, Status::unsupported_media_type,
+                         fmt::format("Expecting 'Content-Type' of application/json (application/x-protobuf is not "
+                                     "supported), received '{}'", std::string(content_type->value())));
+  }
+  return std::nullopt;
 }
 
 }  // namespace dcos::http
