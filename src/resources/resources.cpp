@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <iterator>
 
 #include <fmt/format.h>
 
@@ -98,17 +99,22 @@ Ranges::Ranges(std::vector<Range> ranges) : items_(std::move(ranges)) { normaliz
 
 void Ranges::normalize() {
   std::sort(items_.begin(), items_.end(), [](const Range& a, const Range& b) { return a.begin < b.begin; });
-  std::vector<Range> merged;
-  for (const Range& r : items_) {
-    if (!merged.empty() && r.begin <= merged.back().end + 1 && merged.back().end != UINT64_MAX) {
-      merged.back().end = std::max(merged.back().end, r.end);
-    } else if (!merged.empty() && merged.back().end == UINT64_MAX) {
-      continue;
+  coalesce();
+}
+
+void Ranges::coalesce() {
+  // In place: `last` is the newest range kept. A range ending at UINT64_MAX swallows the rest.
+  if (items_.empty()) return;
+  auto last = items_.begin();
+  for (auto it = std::next(items_.begin()); it != items_.end(); ++it) {
+    if (last->end == UINT64_MAX) continue;
+    if (it->begin <= last->end + 1) {
+      last->end = std::max(last->end, it->end);
     } else {
-      merged.push_back(r);
+      *++last = *it;
     }
   }
-  items_ = std::move(merged);
+  items_.erase(std::next(last), items_.end());
 }
 
 std::uint64_t Ranges::count() const {
@@ -118,33 +124,52 @@ std::uint64_t Ranges::count() const {
 }
 
 bool Ranges::contains(const Ranges& other) const {
+  // Both sorted and disjoint: the only range here that can hold `r` is the first one ending at or
+  // after it, and that one only moves forward, so one merge-like pass decides.
+  auto mine = items_.begin();
   for (const Range& r : other.items_) {
-    const bool covered = std::any_of(items_.begin(), items_.end(),
-                                     [&](const Range& mine) { return mine.begin <= r.begin && r.end <= mine.end; });
-    if (!covered) return false;
+    while (mine != items_.end() && mine->end < r.end) ++mine;
+    if (mine == items_.end() || mine->begin > r.begin) return false;
   }
   return true;
 }
 
 Ranges& Ranges::operator+=(const Ranges& other) {
+  if (other.items_.empty()) return *this;
+  if (items_.empty()) {
+    items_ = other.items_;
+    return *this;
+  }
+  // Both sorted already: merge them, then coalesce, without a full sort.
+  const auto middle = static_cast<std::ptrdiff_t>(items_.size());
   items_.insert(items_.end(), other.items_.begin(), other.items_.end());
-  normalize();
+  std::inplace_merge(items_.begin(), items_.begin() + middle, items_.end(),
+                     [](const Range& a, const Range& b) { return a.begin < b.begin; });
+  coalesce();
   return *this;
 }
 
 Ranges& Ranges::operator-=(const Ranges& other) {
-  for (const Range& cut : other.items_) {
-    std::vector<Range> next;
-    for (const Range& r : items_) {
-      if (cut.end < r.begin || cut.begin > r.end) {
-        next.push_back(r);
-        continue;
+  if (items_.empty() || other.items_.empty()) return *this;
+  // One pass over both sorted lists: each range here loses the cuts overlapping it, which start
+  // at the first cut not ending before it.
+  std::vector<Range> out;
+  out.reserve(items_.size() + other.items_.size());
+  auto first_cut = other.items_.begin();
+  for (Range r : items_) {
+    while (first_cut != other.items_.end() && first_cut->end < r.begin) ++first_cut;
+    bool left = true;  // Some of `r` is left after the cuts so far.
+    for (auto cut = first_cut; cut != other.items_.end() && cut->begin <= r.end; ++cut) {
+      if (r.begin < cut->begin) out.push_back({r.begin, cut->begin - 1});
+      if (cut->end >= r.end) {
+        left = false;
+        break;
       }
-      if (r.begin < cut.begin) next.push_back({r.begin, cut.begin - 1});
-      if (cut.end < r.end) next.push_back({cut.end + 1, r.end});
+      r.begin = cut->end + 1;  // The cut ends inside `r`: what follows it is left.
     }
-    items_ = std::move(next);
+    if (left) out.push_back(r);
   }
+  items_ = std::move(out);
   return *this;
 }
 
@@ -169,7 +194,7 @@ bool Resource::empty() const {
 }
 
 bool Resource::addable(const Resource& other) const {
-  return name == other.name && type == other.type && role == other.role &&
+  return type == other.type && name == other.name && role == other.role &&
          allocation_role == other.allocation_role && reservations == other.reservations;
 }
 
@@ -213,9 +238,22 @@ Resources::Resources(std::vector<Resource> items) {
   for (const Resource& r : items) *this += r;
 }
 
+namespace {
+
+// The item of `items` that `want` would combine with, or the end. Collections of the same kinds
+// built the same way keep them in the same order, so the item at `hint` is tried first.
+std::vector<Resource>::const_iterator find_addable(const std::vector<Resource>& items, const Resource& want,
+                                                   std::size_t hint) {
+  if (hint < items.size() && items[hint].addable(want)) return items.begin() + static_cast<std::ptrdiff_t>(hint);
+  return std::find_if(items.begin(), items.end(), [&](const Resource& r) { return r.addable(want); });
+}
+
+}  // namespace
+
 bool Resources::contains(const Resources& other) const {
-  for (const Resource& want : other.items_) {
-    auto it = std::find_if(items_.begin(), items_.end(), [&](const Resource& r) { return r.addable(want); });
+  for (std::size_t i = 0; i < other.items_.size(); ++i) {
+    const Resource& want = other.items_[i];
+    const auto it = find_addable(items_, want, i);
     if (it == items_.end()) return false;
     switch (want.type) {
       case ValueType::scalar:
@@ -300,8 +338,9 @@ std::map<std::string, double> Resources::scalars() const {
   return out;
 }
 
-Resources Resources::allocated_to(const std::string& role) const {
+Resources Resources::allocated_to(const std::string& role) const& {
   Resources out;
+  out.items_.reserve(items_.size());
   for (Resource r : items_) {
     r.allocation_role = role;
     out += r;
@@ -309,13 +348,37 @@ Resources Resources::allocated_to(const std::string& role) const {
   return out;
 }
 
-Resources Resources::unallocated() const {
+namespace {
+
+// Items that differ only in allocation role merge once they get the same one; when they all have
+// one role already, none do, and a collection re-tagged in place stays normalized.
+bool one_allocation_role(const std::vector<Resource>& items) {
+  return std::all_of(items.begin(), items.end(),
+                     [&](const Resource& r) { return r.allocation_role == items.front().allocation_role; });
+}
+
+}  // namespace
+
+Resources Resources::allocated_to(const std::string& role) && {
+  if (!one_allocation_role(items_)) return std::as_const(*this).allocated_to(role);
+  for (Resource& r : items_) r.allocation_role = role;
+  return std::move(*this);
+}
+
+Resources Resources::unallocated() const& {
   Resources out;
+  out.items_.reserve(items_.size());
   for (Resource r : items_) {
     r.allocation_role.reset();
     out += r;
   }
   return out;
+}
+
+Resources Resources::unallocated() && {
+  if (!one_allocation_role(items_)) return std::as_const(*this).unallocated();
+  for (Resource& r : items_) r.allocation_role.reset();
+  return std::move(*this);
 }
 
 Resources Resources::allocatable_to(const std::string& role) const {

@@ -46,7 +46,8 @@ class Ranges {
   std::string to_string() const;  // "[31000-32000, 33000-33001]"
 
  private:
-  void normalize();
+  void normalize();  // Sorts, then coalesces.
+  void coalesce();   // Requires: sorted by begin.
   std::vector<Range> items_;
 };
 
@@ -113,8 +114,11 @@ class Resources {
   // Scalar totals by name: {"cpus": 4, "mem": 1024}, across roles.
   std::map<std::string, double> scalars() const;
   // Copies with `allocation_role` set to `role` / cleared.
-  Resources allocated_to(const std::string& role) const;
-  Resources unallocated() const;
+  Resources allocated_to(const std::string& role) const&;
+  Resources unallocated() const&;
+  // The same, changing the tags in place when every item has one allocation role (or none).
+  Resources allocated_to(const std::string& role) &&;
+  Resources unallocated() &&;
   // Only resources reserved for `role` or unreserved.
   Resources allocatable_to(const std::string& role) const;
 
