@@ -293,16 +293,17 @@ void HierarchicalAllocator::release(Index framework_index, Index agent_index, co
   });
 }
 
-void HierarchicalAllocator::give_back(Index agent_index, const Resources& tagged) {
+void HierarchicalAllocator::give_back(Index agent_index, Resources tagged) {
   Agent& agent = agents_[agent_index];
   if (agent.overcommitted) return recompute_available(agent_index);
-  Resources plain = tagged.unallocated();
+  Resources plain = std::move(tagged).unallocated();
   const Quantities unreserved = unreserved_quantities(plain, names_);
   if (agent.available.empty()) {
     agent.available = std::move(plain);
   } else {
     agent.available += plain;
   }
+  agent.available_refused = false;
   agent.available_unreserved += unreserved;
   available_unreserved_ += unreserved;
 }
@@ -313,6 +314,7 @@ void HierarchicalAllocator::set_available(Agent& agent, Resources available) {
   available_unreserved_ += unreserved;
   agent.available_unreserved = std::move(unreserved);
   agent.available = std::move(available);
+  agent.available_refused = false;
 }
 
 void HierarchicalAllocator::recompute_available(Index agent_index) {
@@ -353,8 +355,8 @@ void HierarchicalAllocator::mark_dirty(Index agent_index) {
   dirty_agents_.push_back(agent_index);
 }
 
-void HierarchicalAllocator::add_filter(Index framework_index, Index agent_index, Index role, Resources refused,
-                                       TimePoint until, TimePoint now) {
+void HierarchicalAllocator::add_filter(Index framework_index, Index agent_index, Index role,
+                                       const Resources& refused, TimePoint until, TimePoint now) {
   const Member* m = member(framework_index, role);
   if (m == nullptr) return;  // Not in the role any more: it is offered nothing there anyway.
   const std::uint64_t epoch = m->epoch;
@@ -363,10 +365,10 @@ void HierarchicalAllocator::add_filter(Index framework_index, Index agent_index,
   // Declines of one agent's free resources by one framework after another refuse the same
   // resources: share one copy.
   std::shared_ptr<const Resources> shared;
-  if (agent.last_refused && *agent.last_refused == refused) {
+  if (agent.last_refused && same_unallocated(*agent.last_refused, refused)) {
     shared = agent.last_refused;
   } else {
-    shared = std::make_shared<const Resources>(std::move(refused));
+    shared = std::make_shared<const Resources>(refused.unallocated());
   }
   auto covers = [](const std::shared_ptr<const Resources>& a, const std::shared_ptr<const Resources>& b) {
     return a == b || a->contains(*b);
@@ -389,6 +391,9 @@ void HierarchicalAllocator::add_filter(Index framework_index, Index agent_index,
   filter_count_ -= static_cast<std::size_t>(last - kept);
   const auto position = filters.erase(kept, last);
   filters.insert(position, Filter{framework_index, role, epoch, shared, until});
+  // A decline of everything an agent had free leaves it with just that: later offers there are
+  // filtered for every framework that refused this copy without comparing resources again.
+  agent.available_refused = shared->contains(agent.available);
   agent.last_refused = std::move(shared);
   ++filter_count_;
   expiries_.push(Expiry{until, agent_index});
@@ -438,16 +443,16 @@ void HierarchicalAllocator::remove_framework(const FrameworkId& id) {
   framework->suppressed.clear();
   // Holdings and filters live with the agents: removing a framework visits them all (a rare
   // event; a cycle never pays for it).
-  for (const auto& [agent_id, agent_index] : agent_index_) {
+  for (const Index agent_index : agent_order_) {
     Agent& agent = agents_[agent_index];
     if (!agent.present) continue;
     filter_count_ -= std::erase_if(agent.filters, [&](const Filter& f) { return f.framework == index; });
     Holding* h = holding(agent, index);
     if (h == nullptr) continue;
-    const Resources held = std::move(h->resources);
+    Resources held = std::move(h->resources);
     std::erase_if(agent.holdings, [&](const Holding& other) { return other.framework == index; });
     release(index, agent_index, held);
-    give_back(agent_index, held);
+    give_back(agent_index, std::move(held));
     mark_dirty(agent_index);
   }
   const std::vector<Tracked> tracked = framework->tracked;
@@ -537,6 +542,9 @@ void HierarchicalAllocator::add_agent(const AgentId& id, const Resources& total,
     index = static_cast<Index>(agents_.size());
     agents_.emplace_back();
     agent_index_.emplace(id, index);
+    const auto position = std::upper_bound(agent_order_.begin(), agent_order_.end(), id,
+                                           [&](const AgentId& a, Index b) { return a < agents_[b].id; });
+    agent_order_.insert(position, index);
   }
   {
     Agent& agent = agents_[index];
@@ -592,9 +600,7 @@ void HierarchicalAllocator::remove_agent(const AgentId& id) {
   agent->last_refused.reset();
   track_reservations(agent->total, false);
   change_totals(agent->total, false);
-  available_unreserved_ -= agent->available_unreserved;
-  agent->available_unreserved = {};
-  agent->available = {};
+  set_available(*agent, {});
   agent->total = {};
   agent->present = false;
   agent->active = false;
@@ -705,13 +711,13 @@ void HierarchicalAllocator::recover(const FrameworkId& framework_id, const Agent
   // Bookkeeping may be asked to release what an agent re-registration already reset: take only
   // what the framework holds.
   if (Holding* h = holding(*agent, framework_index)) {
-    const Resources taken = take(h->resources, resources);
+    Resources taken = take(h->resources, resources);
     if (h->resources.empty()) {
       std::erase_if(agent->holdings, [&](const Holding& other) { return other.framework == framework_index; });
     }
     if (!taken.empty()) {
       release(framework_index, agent_index, taken);
-      give_back(agent_index, taken);
+      give_back(agent_index, std::move(taken));
       mark_dirty(agent_index);
       if (quota_active()) mark_all_dirty();
     }
@@ -722,7 +728,7 @@ void HierarchicalAllocator::recover(const FrameworkId& framework_id, const Agent
   const TimePoint until = now + std::max(*refuse_for, options_.allocation_interval);
   for_each_allocation_role(resources, [&](const std::string& name, const Resources& part) {
     if (!name.empty()) {
-      add_filter(framework_index, agent_index, intern_role(name), part.unallocated(), until, now);
+      add_filter(framework_index, agent_index, intern_role(name), part, until, now);
       return;
     }
     const std::vector<Index> roles = frameworks_[framework_index].roles;

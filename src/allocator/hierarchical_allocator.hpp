@@ -127,6 +127,9 @@ class HierarchicalAllocator final : public Allocator {
     std::vector<Holding> holdings;  // One per framework holding resources here.
     std::vector<Filter> filters;    // Sorted by framework slot.
     std::shared_ptr<const Resources> last_refused;  // Of the newest filter, to share with the next.
+    // `last_refused` covers `available`, known without comparing them: set when a filter is made
+    // (the usual decline refuses what the agent has free), cleared by any change of either.
+    bool available_refused = false;
   };
   struct Expiry {
     TimePoint until;
@@ -170,13 +173,15 @@ class HierarchicalAllocator final : public Allocator {
   Holding* holding(Agent& agent, Index framework);
   void hold(Index framework, Index agent, const Resources& tagged);     // Sorters, quota, holdings.
   void release(Index framework, Index agent, const Resources& tagged);  // The reverse; `tagged` is gone.
-  void give_back(Index agent, const Resources& tagged);                // To the agent's free resources.
+  void give_back(Index agent, Resources tagged);                       // To the agent's free resources.
   void set_available(Agent& agent, Resources available);
   void recompute_available(Index agent);
   void track_reservations(const Resources& total, bool add);
   void add_to_roles(Index role, const Quantities& reserved, const Quantities& unreserved, bool add);
   void change_totals(const Resources& total, bool add);
-  void add_filter(Index framework, Index agent, Index role, Resources refused, TimePoint until, TimePoint now);
+  // `refused` in any allocation roles: the filter keeps them unallocated.
+  void add_filter(Index framework, Index agent, Index role, const Resources& refused, TimePoint until,
+                  TimePoint now);
   void expire_filters(TimePoint now);
   void rebuild_expiries();
   void mark_dirty(Index agent);
@@ -184,7 +189,8 @@ class HierarchicalAllocator final : public Allocator {
   bool quota_active() const { return quota_roles_ > 0; }
 
   // The cycle (hierarchical_allocator_cycle.cpp).
-  std::vector<Index> take_candidates();
+  // Fills `candidates_`.
+  void take_candidates();
   bool eligible(Index agent) const;
   void allocate_agent(Index agent, Stage stage, Cycle& cycle);
   void offer_to_role(Index agent, Index role, Stage stage, Cycle& cycle);
@@ -210,7 +216,9 @@ class HierarchicalAllocator final : public Allocator {
   std::vector<Index> free_frameworks_;
   std::unordered_map<FrameworkId, Index> framework_index_;
   std::deque<Agent> agents_;
-  std::map<AgentId, Index> agent_index_;  // Ordered: a cycle visits agents by id.
+  std::unordered_map<AgentId, Index> agent_index_;
+  std::vector<Index> agent_order_;  // Every agent slot, by id: the order a cycle visits them in.
+  std::vector<Index> candidates_;   // Of the current cycle; kept to reuse its storage.
   std::deque<Role> roles_;
   std::unordered_map<std::string, Index> role_index_;
   DrfSorter role_sorter_{DrfSorter::Paths::hierarchical};

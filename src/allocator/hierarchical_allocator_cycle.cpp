@@ -12,18 +12,18 @@ bool HierarchicalAllocator::eligible(Index index) const {
   return agent.present && agent.active && !agent.available.empty();
 }
 
-std::vector<HierarchicalAllocator::Index> HierarchicalAllocator::take_candidates() {
+void HierarchicalAllocator::take_candidates() {
   // Only agents whose offers may differ from what the last cycle left: those whose free
   // resources or filters changed, or all of them after a change that concerns every agent (a
   // framework added, activated, revived or requesting; weights; quota). An agent left out would
   // get no grant if it were visited (docs/design/allocator.md, "Incremental cycles").
-  std::vector<Index> candidates;
-  if (all_dirty_ || options_.full_scan || dirty_agents_.size() * 8 > agent_index_.size()) {
+  candidates_.clear();
+  if (all_dirty_ || options_.full_scan || dirty_agents_.size() * 8 > agent_order_.size()) {
     // Everyone, or so many that a walk in id order beats sorting them by id.
     const bool everyone = all_dirty_ || options_.full_scan;
-    for (const auto& [id, index] : agent_index_) {
+    for (const Index index : agent_order_) {
       Agent& agent = agents_[index];
-      if ((everyone || agent.dirty) && eligible(index)) candidates.push_back(index);
+      if ((everyone || agent.dirty) && eligible(index)) candidates_.push_back(index);
       agent.dirty = false;
     }
     all_dirty_ = false;
@@ -32,11 +32,10 @@ std::vector<HierarchicalAllocator::Index> HierarchicalAllocator::take_candidates
               [&](Index a, Index b) { return agents_[a].id < agents_[b].id; });
     for (const Index index : dirty_agents_) {
       agents_[index].dirty = false;
-      if (eligible(index)) candidates.push_back(index);
+      if (eligible(index)) candidates_.push_back(index);
     }
   }
   dirty_agents_.clear();
-  return candidates;
 }
 
 std::vector<Grant> HierarchicalAllocator::allocate(TimePoint now) {
@@ -48,11 +47,12 @@ std::vector<Grant> HierarchicalAllocator::allocate(TimePoint now) {
     for (Role& role : roles_) role.frameworks.set_totals(totals);
     totals_changed_ = false;
   }
-  const std::vector<Index> candidates = take_candidates();
-  if (candidates.empty()) return {};
+  take_candidates();
+  if (candidates_.empty()) return {};
 
   Cycle cycle;
   cycle.now = now;
+  cycle.grants.reserve(candidates_.size());  // Usually one grant per agent, or none.
   // Required headroom: what the guarantees still lack, summed over the roles with quota (with
   // frameworks or not), is held back from everyone's unreserved allocation beyond guarantees.
   if (quota_active()) {
@@ -65,17 +65,19 @@ std::vector<Grant> HierarchicalAllocator::allocate(TimePoint now) {
   bool everyone = false;
   auto run = [&](Stage stage) {
     if (everyone) {
-      for (const auto& [id, index] : agent_index_) {
+      for (const Index index : agent_order_) {
         if (eligible(index)) allocate_agent(index, stage, cycle);
       }
       return;
     }
-    for (const Index index : candidates) {
+    for (const Index index : candidates_) {
       allocate_agent(index, stage, cycle);
       if (!cycle.widen) continue;
       everyone = true;
-      for (auto it = agent_index_.upper_bound(agents_[index].id); it != agent_index_.end(); ++it) {
-        if (eligible(it->second)) allocate_agent(it->second, stage, cycle);
+      const auto later = std::upper_bound(agent_order_.begin(), agent_order_.end(), agents_[index].id,
+                                          [&](const AgentId& id, Index other) { return id < agents_[other].id; });
+      for (auto it = later; it != agent_order_.end(); ++it) {
+        if (eligible(*it)) allocate_agent(*it, stage, cycle);
       }
       return;
     }
@@ -250,7 +252,10 @@ bool HierarchicalAllocator::filtered(const Agent& agent, const Member& member, I
                              [](const Filter& f, Index framework) { return f.framework < framework; });
   // Mesos's `RefusedOfferFilter`: filtered while the offer is within what was refused.
   for (; it != agent.filters.end() && it->framework == member.framework; ++it) {
-    if (it->role == role && it->epoch == member.epoch && now < it->until && it->refused->contains(offer)) return true;
+    if (it->role != role || it->epoch != member.epoch || now >= it->until) continue;
+    // `offer` is part of the agent's free resources: covered if they are.
+    if (it->refused == agent.last_refused && agent.available_refused) return true;
+    if (it->refused->contains(offer)) return true;
   }
   return false;
 }
@@ -285,6 +290,7 @@ void HierarchicalAllocator::grant(Index framework_index, Index role_index, Index
     granted = offer;
     agent.available -= granted;
   }
+  agent.available_refused = false;
   Quantities quantities, unreserved;
   count_scalars(granted, names_, quantities, unreserved);
   agent.available_unreserved -= unreserved;
@@ -292,7 +298,7 @@ void HierarchicalAllocator::grant(Index framework_index, Index role_index, Index
   add_to_roles(role_index, {}, unreserved, true);
   cycle.pending.push_back(Pending{role_index, framework_client, std::move(quantities)});
 
-  Resources tagged = granted.allocated_to(role.name);
+  Resources tagged = std::move(granted).allocated_to(role.name);
   if (Holding* h = holding(agent, framework_index)) {
     if (!has_allocation_role(h->resources, role.name)) ++member.agents;
     h->resources += tagged;

@@ -117,10 +117,12 @@ Resource common_part(const Resource& have, const Resource& want) {
 Resources take(Resources& from, const Resources& want) {
   if (from.contains(want)) {  // The usual case: a whole offer or task comes back.
     if (want.contains(from)) {
-      from = Resources{};  // All of it: no range arithmetic.
-    } else {
-      from -= want;
+      // All of it: no range arithmetic, and what was held is handed over without a copy.
+      Resources all = std::move(from);
+      from = Resources{};
+      return all;
     }
+    from -= want;
     return want;
   }
   Resources taken;
@@ -152,6 +154,15 @@ Resources take(Resources& from, const Resources& want) {
     }
   }
   return taken;
+}
+
+bool same_unallocated(const Resources& plain, const Resources& tagged) {
+  const std::vector<Resource>& a = plain.items();
+  const std::vector<Resource>& b = tagged.items();
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](const Resource& x, const Resource& y) {
+           return !x.allocation_role && x.type == y.type && x.name == y.name && x.role == y.role &&
+                  x.scalar == y.scalar && x.ranges == y.ranges && x.set == y.set && x.reservations == y.reservations;
+         });
 }
 
 Resources shrink_to(const Resources& scalars, Quantities target, ResourceNames& names) {

@@ -48,6 +48,10 @@ bool has_allocation_role(const Resources& resources, std::string_view role);
 // is simply not taken.
 Resources take(Resources& from, const Resources& want);
 
+// `tagged` without its allocation roles is `plain` (which has none), item for item and in the
+// same order. A cheap, strict equality: false for equal resources listed in another order.
+bool same_unallocated(const Resources& plain, const Resources& tagged);
+
 // Mesos's `shrinkResources` over unreserved scalars: keeps at most `target` of each name, and
 // nothing of a name the target lacks.
 Resources shrink_to(const Resources& scalars, Quantities target, ResourceNames& names);
