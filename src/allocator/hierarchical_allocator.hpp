@@ -14,7 +14,6 @@
 #include <optional>
 #include <queue>
 #include <string>
-#include <tuple>
 #include <unordered_map>
 #include <vector>
 
@@ -142,10 +141,16 @@ class HierarchicalAllocator final : public Allocator {
     Client framework_client;
     Quantities quantities;
   };
+  struct QuotaGrant {  // A stage-1 grant, for a fair-stage grant on the same agent to join.
+    Index framework;
+    Index role;
+    std::size_t grant;  // In `Cycle::grants`.
+  };
   struct Cycle {
     TimePoint now;
     std::vector<Grant> grants;
-    std::map<std::tuple<Index, Index, Index>, std::size_t> quota_grants;  // (framework, role, agent).
+    std::vector<QuotaGrant> quota_grants;  // An agent's are made together, so they are adjacent.
+    std::vector<std::pair<std::size_t, std::size_t>> quota_grants_of;  // By agent slot: [first, last).
     Quantities required_headroom;  // Unsatisfied guarantees of all roles, less stage-1 grants.
     std::vector<Pending> pending;
     bool widen = false;  // A change mid-cycle concerns every agent (a request was satisfied).

@@ -308,15 +308,25 @@ void HierarchicalAllocator::grant(Index framework_index, Index role_index, Index
   }
 
   // One offer per (framework, role, agent) and cycle: a fair-stage grant joins the quota-stage
-  // grant of the same agent, as Mesos merges them into one `offerable` entry.
-  const auto key = std::make_tuple(framework_index, role_index, agent_index);
+  // grant of the same agent, as Mesos merges them into one `offerable` entry. Found through the
+  // agent's slot, not a search over all of the cycle's grants.
   if (stage == Stage::fair && !cycle.quota_grants.empty()) {
-    if (auto it = cycle.quota_grants.find(key); it != cycle.quota_grants.end()) {
-      cycle.grants[it->second].resources += tagged;
+    const auto [first, last] = cycle.quota_grants_of[agent_index];
+    for (std::size_t i = first; i < last; ++i) {
+      const QuotaGrant& earlier = cycle.quota_grants[i];
+      if (earlier.framework != framework_index || earlier.role != role_index) continue;
+      cycle.grants[earlier.grant].resources += tagged;
       return;
     }
   }
-  if (stage == Stage::quota) cycle.quota_grants.emplace(key, cycle.grants.size());
+  if (stage == Stage::quota) {
+    if (cycle.quota_grants_of.empty()) cycle.quota_grants_of.resize(agents_.size());
+    auto& [first, last] = cycle.quota_grants_of[agent_index];
+    if (first == last) first = last = cycle.quota_grants.size();
+    DCOS_ASSERT(last == cycle.quota_grants.size());  // Stage 1 visits each agent once.
+    cycle.quota_grants.push_back(QuotaGrant{framework_index, role_index, cycle.grants.size()});
+    ++last;
+  }
   cycle.grants.push_back(Grant{frameworks_[framework_index].id, agent.id, role.name, std::move(tagged)});
 }
 

@@ -1,0 +1,39 @@
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <string>
+
+#include "dcos/allocator/allocator.hpp"
+
+namespace {
+
+dcos::Resources R(const std::string& text) { return dcos::parse_resources(text).value(); }
+
+}  // namespace
+
+TEST_CASE("A fair-stage grant joins the quota-stage grant of the same framework, role and agent",
+          "[allocator][core]") {
+  // fw-a in eng/web; eng has a guarantee of 3 cpus and 2 reserved cpus on agent-1, so it lacks 1.
+  // Stage 1 offers eng/web the unreserved cpus (not eng's reservation: stage 1 offers a role only
+  // its own); stage 2 then offers it eng's reservation on the same agent. One grant holds both.
+  // With two agents, each agent's stage-2 grant finds its own stage-1 grant.
+  for (const bool full_scan : {false, true}) {
+    dcos::AllocatorOptions options;
+    options.full_scan = full_scan;
+    auto allocator = dcos::make_drf_allocator(options);
+    const dcos::FrameworkId a("fw-a");
+    allocator->add_framework(a, {"eng/web"}, true);
+    dcos::Quota quota;
+    quota.guarantees = {{"cpus", 3}};
+    REQUIRE(allocator->update_quota("eng", quota));
+    allocator->add_agent(dcos::AgentId("agent-1"), R("cpus(eng):2;cpus:2"), {});
+    allocator->add_agent(dcos::AgentId("agent-2"), R("cpus:1;mem:64"), {});
+    const auto grants = allocator->allocate(dcos::TimePoint(std::chrono::seconds(1'700'000'000)));
+    REQUIRE(grants.size() == 2);
+    CHECK(grants[0].framework == a);
+    CHECK(grants[0].agent == dcos::AgentId("agent-1"));
+    CHECK(grants[0].resources == R("cpus(eng):2;cpus:2").allocated_to("eng/web"));
+    CHECK(grants[1].agent == dcos::AgentId("agent-2"));
+    CHECK(grants[1].resources == R("cpus:1;mem:64").allocated_to("eng/web"));
+  }
+}
