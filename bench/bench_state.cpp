@@ -191,7 +191,9 @@ void run_admit(const std::string& storage_name, Storage& storage, int agents, in
   static int run = 0;
   asio::io_context io;
   dcos::SystemClock clock(io.get_executor());
-  master::Registrar registrar(io.get_executor(), clock, storage, {.name = fmt::format("registry-{}", run++)});
+  // Not owned: `storage` outlives this run, which waits for every store.
+  std::shared_ptr<Storage> unowned(std::shared_ptr<void>(), &storage);
+  master::Registrar registrar(io.get_executor(), clock, unowned, {.name = fmt::format("registry-{}", run++)});
   std::string error;
   bool recovered = false;
   registrar.recover({{"id", "bench"}}, [&](dcos::Result<master::Registry> r) {

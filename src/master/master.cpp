@@ -37,6 +37,7 @@ Master::Master(boost::asio::any_io_executor executor, Clock& clock, MasterConfig
 Master::~Master() {
   *alive_ = false;
   stop();
+  close_registry();
 }
 
 Result<std::uint16_t> Master::start() {

@@ -16,6 +16,16 @@
 
 namespace dcos::master {
 
+// The replicated log under the registry, with the adapter and storage over it; destroyed in
+// reverse: storage, adapter, log.
+struct Master::RegistryLog {
+  explicit RegistryLog(std::unique_ptr<replicated_log::Log> opened)
+      : log(std::move(opened)), adapter(*log), storage(adapter, adapter) {}
+  std::unique_ptr<replicated_log::Log> log;
+  state::ReplicatedLogAdapter adapter;
+  state::LogStorage storage;
+};
+
 Result<void> Master::open_registry() {
   if (config_.registry_storage) {
     registry_storage_ = config_.registry_storage;
@@ -42,19 +52,29 @@ Result<void> Master::open_registry() {
     if (ec) return fail(ec, "create --work_dir " + config_.work_dir);
     auto log = replicated_log::Log::open(options);
     if (!log) return fail(log.error().code, "open registry log " + options.path + ": " + log.error().message);
-    registry_log_ = std::move(*log);
-    registry_adapter_ = std::make_unique<state::ReplicatedLogAdapter>(*registry_log_);
-    registry_storage_ = std::make_shared<state::LogStorage>(*registry_adapter_, *registry_adapter_);
+    auto chain = std::make_shared<RegistryLog>(std::move(*log));
+    registry_log_ = chain->log.get();
+    // The storage's owners (this master, and the registrar's store in flight) own the chain.
+    registry_storage_ = std::shared_ptr<state::Storage>(chain, &chain->storage);
   } else {
     return fail(Errc::invalid_argument, "--registry must be replicated_log or in_memory, not " + config_.registry);
   }
   registrar_ = std::make_unique<Registrar>(
-      executor_, clock_, *registry_storage_,
+      executor_, clock_, registry_storage_,
       RegistrarOptions{.fetch_timeout = config_.registry_fetch_timeout, .store_timeout = config_.registry_store_timeout});
   registrar_->on_failure([this, alive = alive_](const Error& error) {
     if (*alive) registrar_failed(error);
   });
   return {};
+}
+
+void Master::close_registry() {
+  registrar_.reset();
+  // A store still in flight holds the storage, and so the log: closing the log fails it now,
+  // on this executor, instead of letting the log's threads answer after the master is gone.
+  if (registry_log_) registry_log_->close();
+  registry_log_ = nullptr;
+  registry_storage_.reset();
 }
 
 void Master::recover_registry() {

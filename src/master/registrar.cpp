@@ -11,10 +11,12 @@ namespace dcos::master {
 
 namespace asio = boost::asio;
 
-Registrar::Registrar(asio::any_io_executor executor, Clock& clock, state::Storage& storage, RegistrarOptions options)
+Registrar::Registrar(asio::any_io_executor executor, Clock& clock, std::shared_ptr<state::Storage> storage,
+                     RegistrarOptions options)
     : executor_(std::move(executor)),
       clock_(clock),
-      state_(storage),
+      storage_(std::move(storage)),
+      state_(*storage_),
       options_(std::move(options)),
       log_(log::get("registrar")) {}
 
@@ -43,9 +45,11 @@ void Registrar::run_bounded(asio::awaitable<T> op, Duration timeout, std::string
     timeout_.reset();
     done(std::move(result));
   };
+  // `op` runs on `storage_` (and `state_`, which holds only a reference to it): the frame keeps
+  // the storage alive until `op` ends, even if the registrar is destroyed before.
   asio::co_spawn(
       executor_,
-      [op = std::move(op), finish, what]() mutable -> asio::awaitable<void> {
+      [op = std::move(op), finish, what, storage = storage_]() mutable -> asio::awaitable<void> {
         T result = fail(Errc::io_error, what + " failed");
         try {
           result = co_await std::move(op);

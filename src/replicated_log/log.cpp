@@ -125,23 +125,43 @@ class Log::Impl {
     });
   }
 
+  // Answers `query` from the core thread, blocking the caller; `closed` once the log is closed.
   template <typename T>
-  T call(std::function<T()> query) {
+  T call(std::function<T()> query, T closed) {
     std::promise<T> promise;
     auto future = promise.get_future();
-    post([&] { promise.set_value(query()); });
+    {
+      // Posted before `stop`'s own command, so it runs; or not posted at all.
+      std::lock_guard lock(gate_);
+      if (stopped_) return closed;
+      post([&] { promise.set_value(query()); });
+    }
     return future.get();
   }
 
+  // Runs `command(done)` on the core thread, or fails `done` at once once the log is closed:
+  // every public operation's callback runs exactly once.
+  template <typename Command>
+  void submit(Callback done, Command command) {
+    std::unique_lock lock(gate_);
+    if (stopped_) {
+      lock.unlock();
+      return done(closed_error());
+    }
+    post([command = std::move(command), done = std::move(done)]() mutable { command(std::move(done)); });
+  }
+
+  static auto closed_error() { return fail(Errc::cancelled, "log closed"); }
+
   void start(Callback done) {
-    post([this, done = std::move(done)]() mutable {
+    submit(std::move(done), [this](Callback done) {
       start_waiters_.push_back(std::move(done));
       maybe_elect();
     });
   }
 
   void write(Action value, Callback done) {
-    post([this, value = std::move(value), done = std::move(done)]() mutable {
+    submit(std::move(done), [this, value = std::move(value)](Callback done) mutable {
       if (!coordinator_ || coordinator_->state() != CoordinatorState::elected) {
         return completions_.push_back([done = std::move(done)] { done(fail(Errc::not_leader, "write: not elected")); });
       }
@@ -151,7 +171,8 @@ class Log::Impl {
   }
 
   Result<std::vector<Entry>> read(Position from, Position to) {
-    return call<Result<std::vector<Entry>>>([&]() -> Result<std::vector<Entry>> {
+    return call<Result<std::vector<Entry>>>(
+        [&]() -> Result<std::vector<Entry>> {
       if (to < from) return fail(Errc::invalid_argument, "Bad read range (to < from)");
       if (!replica_->missing(from, to).empty() && from >= replica_->begin()) {
         return fail(Errc::invalid_argument, "Bad read range (unlearned position)");
@@ -163,11 +184,12 @@ class Log::Impl {
         if (action.type == ActionType::append) entries.push_back(Entry{action.position, std::move(action.bytes)});
       }
       return entries;
-    });
+        },
+        closed_error());
   }
 
   void catch_up(Callback done) {
-    post([this, done = std::move(done)]() mutable {
+    submit(std::move(done), [this](Callback done) {
       catch_up_waiters_.push_back(std::move(done));
       if (probe_nonce_ != 0 || catch_up_) return;  // One at a time; it serves every waiter.
       probe_nonce_ = proposer();
@@ -197,11 +219,17 @@ class Log::Impl {
       s.learned_end = replica_->learned_end();
       s.writer = coordinator_ && coordinator_->state() == CoordinatorState::elected;
       return s;
-    });
+    }, LogStatus{});
   }
 
   void stop() {
-    if (stopped_.exchange(true)) return;
+    {
+      std::lock_guard lock(gate_);
+      if (stopped_) return;
+      stopped_ = true;
+    }
+    // Every public command is queued before this one (see `submit`), so this is the last to
+    // meet a callback.
     asio::post(io_, [this] {
       stopping_ = true;
       tick_timer_.cancel();
@@ -214,6 +242,7 @@ class Log::Impl {
       waiting_.clear();
       start_waiters_.clear();
       catch_up_waiters_.clear();
+      run_completions();  // Answers made before the close, whose flush will not come.
       if (transport_) transport_->stop();
       // Let the transport close its sockets, then stop.
       asio::post(io_, [this] { io_.stop(); });
@@ -473,7 +502,8 @@ class Log::Impl {
   std::shared_ptr<detail::Transport> transport_;
   asio::steady_timer tick_timer_{io_};
   std::thread io_thread_;  // The core thread: runs `io_`, so the cores and the sockets.
-  std::atomic<bool> stopped_{false};
+  std::mutex gate_;  // Orders public commands against `stop`.
+  bool stopped_ = false;  // Guarded by `gate_`.
 
   // Core thread only.
   bool stopping_ = false;
@@ -500,6 +530,7 @@ Result<std::unique_ptr<Log>> Log::open(LogOptions options) {
 
 Log::Log(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Log::~Log() = default;
+void Log::close() { impl_->stop(); }
 
 asio::ip::tcp::endpoint Log::endpoint() const { return impl_->endpoint(); }
 void Log::start(Callback done) { impl_->start(std::move(done)); }

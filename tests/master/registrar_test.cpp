@@ -30,9 +30,13 @@ nlohmann::json agent_info(const std::string& id) {
 }
 
 // A registrar and what its calls returned, on one io_context.
+// `storage` is borrowed: it outlives the harness, whose io_context ends the operations still in
+// flight (destroying it destroys them).
+std::shared_ptr<state::Storage> borrow(state::Storage& storage) { return {std::shared_ptr<void>(), &storage}; }
+
 struct Harness {
   explicit Harness(state::Storage& storage, RegistrarOptions options = {})
-      : registrar(io.get_executor(), clock, storage, options) {
+      : registrar(io.get_executor(), clock, borrow(storage), options) {
     registrar.on_failure([this](const Error& error) { failures.push_back(error); });
   }
   Result<Registry> recover(std::string master = "master-1") {
@@ -268,6 +272,32 @@ TEST_CASE("registrar fails when a store times out, failing the batch and the que
   CHECK(results[0].error().code == Errc::timed_out);
   CHECK(results[1].error().code == Errc::timed_out);
   CHECK(h.failures.size() == 1);
+}
+
+TEST_CASE("a registrar destroyed mid-store leaves the store to finish on a storage it keeps alive", "[registrar]") {
+  boost::asio::io_context io;
+  ManualClock clock;
+  state::InMemoryStorage inner;
+  auto storage = std::make_shared<testing::FaultyStorage>(inner);
+  const std::weak_ptr<testing::FaultyStorage> weak = storage;
+  bool answered = false;
+  {
+    Registrar registrar(io.get_executor(), clock, storage);
+    bool recovered = false;
+    registrar.recover({{"id", "master-1"}}, [&](Result<Registry> r) { recovered = r.has_value(); });
+    REQUIRE(run_until(io, [&] { return recovered; }));
+    storage->hang_set = true;
+    registrar.apply(AdmitAgent{AgentId("S1"), agent_info("S1")}, [&](Result<bool>) { answered = true; });
+    REQUIRE(run_until(io, [&] { return storage->sets == 2; }));  // The batch's store is under way.
+  }
+  storage.reset();
+  REQUIRE_FALSE(weak.expired());  // The store in flight holds the storage.
+  weak.lock()->release();         // The store goes on, into the wrapper and `inner`.
+  io.restart();
+  io.run();
+  CHECK(weak.expired());
+  CHECK_FALSE(answered);  // The registrar that queued it is gone.
+  CHECK(recovered(inner).agents.contains(AgentId("S1")));
 }
 
 TEST_CASE("registrar fails when a store fails", "[registrar]") {

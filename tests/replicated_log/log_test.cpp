@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <future>
 #include <thread>
 
 #include <boost/asio.hpp>
@@ -180,4 +181,27 @@ TEST_CASE("a one-replica log initialises itself and survives a restart", "[repli
   // A new writer's election fills nothing and continues after the last position.
   REQUIRE(cluster.start(0) == Position{3});
   CHECK(cluster.logs[0]->append_sync("three") == Position{4});
+}
+
+TEST_CASE("closing a log fails what is in flight and everything after it, at once", "[replicated_log][shell]") {
+  LocalLog cluster(3);
+  Log& log = cluster.open(0);  // Alone of three: no quorum, so an election waits for ever.
+  std::promise<Result<Position>> started;
+  log.start([&](Result<Position> elected) { started.set_value(std::move(elected)); });
+  log.close();
+  auto in_flight = started.get_future();
+  REQUIRE(in_flight.wait_for(std::chrono::seconds(0)) == std::future_status::ready);  // Answered by `close`.
+  const Result<Position> start = in_flight.get();
+  REQUIRE_FALSE(start);
+  CHECK(start.error().code == dcos::make_error_code(dcos::Errc::cancelled));
+
+  std::optional<Result<Position>> appended;
+  log.append("late", [&](Result<Position> result) { appended = std::move(result); });
+  REQUIRE(appended);  // On this thread, before `append` returned.
+  CHECK(appended->error().code == dcos::make_error_code(dcos::Errc::cancelled));
+  const auto read = log.read(1, 1);
+  REQUIRE_FALSE(read);
+  CHECK(read.error().code == dcos::make_error_code(dcos::Errc::cancelled));
+  CHECK_FALSE(log.status().learned_end);
+  log.close();  // Twice: harmless.
 }

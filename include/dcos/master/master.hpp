@@ -19,7 +19,6 @@
 
 namespace dcos::state {
 class Storage;
-class ReplicatedLogAdapter;
 }  // namespace dcos::state
 namespace dcos::replicated_log {
 class Log;
@@ -111,6 +110,8 @@ class Master {
   void on_tick();
   // Registry (master_registry.cpp).
   Result<void> open_registry();
+  // Drops the registrar and closes the registry's log; operations in flight fail (destructor).
+  void close_registry();
   void recover_registry();
   void mark_silent_agents_unreachable();
   void registrar_failed(const Error& error);
@@ -133,8 +134,8 @@ class Master {
   std::map<std::string, std::shared_ptr<http::Stream>> pending_streams_;    // By stream token.
   std::unique_ptr<Timer> tick_timer_;
   bool allocation_scheduled_ = false;
-  std::unique_ptr<replicated_log::Log> registry_log_;
-  std::unique_ptr<state::ReplicatedLogAdapter> registry_adapter_;
+  struct RegistryLog;
+  replicated_log::Log* registry_log_ = nullptr;  // `--registry=replicated_log`: in `registry_storage_`.
   std::shared_ptr<state::Storage> registry_storage_;
   std::unique_ptr<Registrar> registrar_;
   bool recovered_ = false;

@@ -2,7 +2,7 @@
 // The registrar: keeps the master's `Registry` (registry.hpp) in one `State<Registry>` variable
 // and changes it only through `RegistryOperation`s, as Mesos's `Registrar` does.
 //
-//   Registrar registrar(executor, clock, storage, {.fetch_timeout = 1min, .store_timeout = 20s});
+//   Registrar registrar(executor, clock, storage_ptr, {.fetch_timeout = 1min, .store_timeout = 20s});
 //   registrar.recover(master_info, [](Result<Registry> registry) { ... });
 //   registrar.apply(AdmitAgent{id, info}, [](Result<bool> admitted) { ... });
 //
@@ -21,8 +21,10 @@
 //   calls `on_failure` once. The owner must stop acting as master (Mesos aborts the master).
 //
 // Threads: construct, call and destroy on `executor` (single-threaded); callbacks run there,
-// never inside `apply` or `recover` themselves. `clock` and `storage` must outlive the
-// registrar. Destroying it drops the callbacks of operations still queued.
+// never inside `apply` or `recover` themselves. `clock` must outlive the registrar. The
+// registrar shares ownership of `storage` with its fetch or store in flight, so it may be
+// destroyed at any time: it drops the callbacks of operations still queued, and a storage
+// operation under way runs to its end (its result goes nowhere) on a storage that is still there.
 
 #include <cstdint>
 #include <deque>
@@ -65,7 +67,8 @@ class Registrar {
   using RecoverCallback = std::function<void(Result<Registry>)>;
   using ApplyCallback = std::function<void(Result<bool>)>;
 
-  Registrar(boost::asio::any_io_executor executor, Clock& clock, state::Storage& storage, RegistrarOptions options = {});
+  Registrar(boost::asio::any_io_executor executor, Clock& clock, std::shared_ptr<state::Storage> storage,
+            RegistrarOptions options = {});
   ~Registrar();
   Registrar(const Registrar&) = delete;
   Registrar& operator=(const Registrar&) = delete;
@@ -107,6 +110,7 @@ class Registrar {
 
   boost::asio::any_io_executor executor_;
   Clock& clock_;
+  std::shared_ptr<state::Storage> storage_;  // Also held by the operation in flight.
   state::State<Registry> state_;
   RegistrarOptions options_;
   std::shared_ptr<spdlog::logger> log_;

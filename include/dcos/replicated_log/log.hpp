@@ -58,6 +58,7 @@ class Log {
   using Callback = std::function<void(Result<Position>)>;
 
   static Result<std::unique_ptr<Log>> open(LogOptions options);
+  // Closes the log (see `close`).
   ~Log();
   Log(const Log&) = delete;
   Log& operator=(const Log&) = delete;
@@ -77,6 +78,11 @@ class Log {
   // returns that end (Mesos `Reader::catchup`).
   void catch_up(Callback done);
   LogStatus status();
+
+  // Stops the replica: every operation in flight fails with `Errc::cancelled`, and so does every
+  // later one, at once, on the caller's thread (`read` too; `status` answers empty). Blocks until
+  // the log's threads are done: no callback runs on them afterwards. Closing twice is harmless.
+  void close();
 
   // Blocking conveniences for tools and tests.
   Result<Position> start_sync();
