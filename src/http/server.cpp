@@ -53,6 +53,12 @@ void Stream::close() {
   if (wake_) wake_();
 }
 
+void Deferred::resolve(Response response) {
+  DCOS_ASSERT(!response_);
+  response_ = std::move(response);
+  if (wake_) wake_();
+}
+
 std::string_view target_path(std::string_view target) {
   return target.substr(0, target.find('?'));
 }
@@ -168,6 +174,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
         co_await serve_stream(std::move(*reply), server);
         break;
       }
+      if (reply->deferred) {
+        std::optional<Response> later = co_await wait_for(std::move(reply->deferred));
+        if (!later) break;  // The server stopped first.
+        later->keep_alive(later->keep_alive() && request.keep_alive());
+        reply.emplace(std::move(*later));
+      }
       Response& response = reply->response;
       if (request.method() == beast_http::verb::head) response.body().clear();
       response.prepare_payload();
@@ -184,12 +196,31 @@ class Connection : public std::enable_shared_from_this<Connection> {
       stream_state_->closing_ = true;
       if (stream_state_->wake_) stream_state_->wake_();
     }
+    if (auto waiting = std::exchange(waiting_for_, nullptr); waiting && waiting->wake_) waiting->wake_();
     beast::error_code ec;
     stream_.socket().cancel(ec);
     stream_.socket().close(ec);
   }
 
  private:
+  // The deferred response once resolved; nullopt when the connection closed first.
+  asio::awaitable<std::optional<Response>> wait_for(std::shared_ptr<Deferred> deferred) {
+    if (!deferred->resolved()) {
+      // Shared with `wake_`: a resolve after this frame is gone must not touch its timer.
+      auto wake = std::make_shared<asio::steady_timer>(stream_.get_executor(), asio::steady_timer::time_point::max());
+      deferred->wake_ = [weak = std::weak_ptr<asio::steady_timer>(wake)] {
+        if (auto timer = weak.lock()) timer->cancel();
+      };
+      waiting_for_ = deferred;
+      beast::error_code ec;
+      co_await wake->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      waiting_for_ = nullptr;
+      deferred->wake_ = nullptr;
+    }
+    if (!deferred->resolved()) co_return std::nullopt;
+    co_return std::move(*deferred->response_);
+  }
+
   asio::awaitable<void> serve_stream(Reply reply, std::shared_ptr<Server::State> server) {
     beast::error_code ec;
     auto token = asio::redirect_error(asio::use_awaitable, ec);
@@ -261,6 +292,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::weak_ptr<Server::State> server_;
   std::string peer_;
   std::shared_ptr<Stream> stream_state_;
+  std::shared_ptr<Deferred> waiting_for_;  // The deferred reply being waited for, if any.
 };
 
 Server::Server(asio::any_io_executor executor, std::shared_ptr<const Router> router, ServerLimits limits)

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "dcos/common/log.hpp"
+#include "dcos/http/server.hpp"
 #include "dcos/master/master.hpp"
 #include "dcos/master/registrar.hpp"
 #include "dcos/replicated_log/log.hpp"
@@ -66,6 +67,20 @@ Result<void> Master::open_registry() {
     if (*alive) registrar_failed(error);
   });
   return {};
+}
+
+void Master::add_registrar_metrics(nlohmann::json& metrics) const {
+  // Mesos's registrar gauges and timers (the last fetch and store, in milliseconds).
+  const RegistrarStats& stats = registrar_->stats();
+  auto ms = [](Duration d) { return std::chrono::duration<double, std::milli>(d).count(); };
+  metrics["registrar/queued_operations"] = registrar_->queued();
+  if (stats.last_fetch) metrics["registrar/state_fetch_ms"] = ms(*stats.last_fetch);
+  if (stats.last_store) metrics["registrar/state_store_ms"] = ms(*stats.last_store);
+  if (registry_log_) {
+    const replicated_log::LogStatus status = registry_log_->status();
+    metrics["registrar/log/recovered"] = status.status == replicated_log::Status::voting ? 1 : 0;
+    metrics["registrar/log/ensemble_size"] = config_.quorum * 2 - 1;
+  }
 }
 
 void Master::close_registry() {
@@ -143,6 +158,35 @@ void Master::mark_silent_agents_unreachable() {
       deliver();
     });
   }
+}
+
+std::optional<http::Reply> Master::registry_call(const http::Request& request, const std::string& type,
+                                                 const nlohmann::json& body) {
+  if (type != "MARK_AGENT_GONE") return std::nullopt;
+  using http::Status;
+  const nlohmann::json* call = body.contains("mark_agent_gone") ? &body["mark_agent_gone"] : nullptr;
+  const nlohmann::json* id = call && call->is_object() && call->contains("agent_id") ? &(*call)["agent_id"] : nullptr;
+  const nlohmann::json* value = id && id->is_object() && id->contains("value") ? &(*id)["value"] : nullptr;
+  if (!value || !value->is_string() || value->get<std::string>().empty()) {
+    return http::make_response(request, Status::bad_request,
+                               "Failed to validate master::Call: Expecting 'mark_agent_gone.agent_id.value'");
+  }
+  const AgentId agent(value->get<std::string>());
+  // Answered once the registry holds the mark (or refused it): a 200 means the agent is gone for
+  // good, whatever happens to this master next.
+  auto deferred = std::make_shared<http::Deferred>();
+  mark_agent_gone(agent, [request_head = http::Request(request.method(), request.target(), request.version()),
+                          keep_alive = request.keep_alive(), deferred, agent](Result<bool> marked) mutable {
+    request_head.keep_alive(keep_alive);
+    if (marked) return deferred->resolve(http::make_response(request_head, Status::ok));  // Also when already gone.
+    if (marked.error().code == make_error_code(Errc::not_found)) {
+      return deferred->resolve(
+          http::make_response(request_head, Status::not_found, fmt::format("Agent '{}' not found", agent)));
+    }
+    deferred->resolve(http::make_response(request_head, Status::service_unavailable,
+                                          "Failed to mark agent gone: " + marked.error().message));
+  });
+  return http::Reply::later(std::move(deferred));
 }
 
 void Master::mark_agent_gone(const AgentId& id, std::function<void(Result<bool>)> done) {

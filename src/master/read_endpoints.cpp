@@ -3,6 +3,7 @@
 // in Mesos's JSON shapes (reference/mesos-api.md §3).
 #include <fmt/format.h>
 
+#include "dcos/http/content_negotiation.hpp"
 #include "dcos/master/master.hpp"
 #include "dcos/v1/json_fields.hpp"
 
@@ -232,6 +233,7 @@ nlohmann::json Master::metrics_json() const {
     total += agent.total;
     used += core_.used_resources(id);
   }
+  if (registrar_) add_registrar_metrics(m);
   m["master/slaves_connected"] = connected;
   m["master/slaves_disconnected"] = disconnected;
   m["master/slaves_active"] = connected;
@@ -277,11 +279,7 @@ nlohmann::json Master::metrics_json() const {
 http::Reply Master::metrics_endpoint(const http::Request& request) const { return json_reply(request, metrics_json()); }
 
 http::Reply Master::operator_api(const http::Request& request) {
-  if (request.method() != beast_http::verb::post) {
-    auto response = http::make_response(request, Status::method_not_allowed, "Expecting 'POST'");
-    response.set(beast_http::field::allow, "POST");
-    return response;
-  }
+  if (auto refused = http::check_v1_call(request)) return std::move(*refused);
   auto body = v1::parse_json_body(request.body());
   if (!body) return http::make_response(request, Status::bad_request, body.error().message);
   const std::string type = body->is_object() ? body->value("type", "") : "";
@@ -303,6 +301,8 @@ http::Reply Master::operator_api(const http::Request& request) {
     response["get_master"] = {{"master_info", core_.master_info()}, {"start_time", to_epoch_seconds(start_time_)},
                               {"elected_time", to_epoch_seconds(start_time_)}};
   } else if (auto reply = role_call(request, type, *body)) {
+    return std::move(*reply);
+  } else if (auto reply = registry_call(request, type, *body)) {
     return std::move(*reply);
   } else if (type.empty()) {
     return http::make_response(request, Status::bad_request, "Expecting 'type' to be present");

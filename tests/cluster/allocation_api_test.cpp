@@ -5,12 +5,14 @@
 #include <catch2/catch.hpp>
 
 #include "cluster/framework_harness.hpp"
+#include "cluster/master_client.hpp"
 #include "dcos/master/registrar.hpp"
 #include "dcos/testing/cluster.hpp"
 
 using namespace std::chrono_literals;
 using dcos::testing::Cluster;
 using dcos::testing::TestFramework;
+using dcos::testing::get_json;
 using nlohmann::json;
 
 namespace {
@@ -20,25 +22,9 @@ struct Reply {
   std::string body;
 };
 
-Reply http_call(Cluster& cluster, dcos::http::Request request) {
-  auto client = dcos::http::Client::create(cluster.io().get_executor(), cluster.master_endpoint());
-  std::optional<dcos::Result<dcos::http::Response>> result;
-  client->send(std::move(request), [&](auto r) { result = std::move(r); });
-  cluster.run_until([&] { return result.has_value(); });
-  REQUIRE(result);
-  REQUIRE(result->has_value());
-  return {(*result)->result_int(), (*result)->body()};
-}
-
-// `POST /api/v1` with an operator call.
-Reply operator_call(Cluster& cluster, const json& call) {
-  return http_call(cluster, dcos::http::make_post(cluster.master_endpoint(), "/api/v1", call.dump(), "application/json"));
-}
-
-json get_json(Cluster& cluster, const std::string& path) {
-  auto reply = http_call(cluster, dcos::http::Request{boost::beast::http::verb::get, path, 11});
-  REQUIRE(reply.status == 200);
-  return json::parse(reply.body);
+Reply operator_reply(Cluster& cluster, const json& call) {
+  auto response = dcos::testing::operator_call(cluster, call);
+  return {response.result_int(), response.body()};
 }
 
 json update_weights(const std::map<std::string, double>& weights) {
@@ -120,13 +106,13 @@ TEST_CASE("Weights and quota are set and read through the operator API and the c
   Cluster cluster(io, {.agents = 1, .agent_resources = "cpus:2;mem:1024"});
   REQUIRE(cluster.start());
 
-  CHECK(operator_call(cluster, update_weights({{"eng", 2.5}})).status == 200);
-  auto weights = json::parse(operator_call(cluster, {{"type", "GET_WEIGHTS"}}).body);
+  CHECK(operator_reply(cluster, update_weights({{"eng", 2.5}})).status == 200);
+  auto weights = json::parse(operator_reply(cluster, {{"type", "GET_WEIGHTS"}}).body);
   CHECK(weights == json::parse(R"({"type":"GET_WEIGHTS","get_weights":{"weight_infos":[{"weight":2.5,"role":"eng"}]}})"));
   CHECK(get_json(cluster, "/weights") == json::parse(R"([{"weight":2.5,"role":"eng"}])"));
 
-  CHECK(operator_call(cluster, update_quota("dev", {{"cpus", {{"value", 1}}}}, {{"cpus", {{"value", 2}}}})).status == 200);
-  auto quota = json::parse(operator_call(cluster, {{"type", "GET_QUOTA"}}).body);
+  CHECK(operator_reply(cluster, update_quota("dev", {{"cpus", {{"value", 1}}}}, {{"cpus", {{"value", 2}}}})).status == 200);
+  auto quota = json::parse(operator_reply(cluster, {{"type", "GET_QUOTA"}}).body);
   CHECK(quota["get_quota"]["status"]["configs"] ==
         json::parse(R"([{"role":"dev","guarantees":{"cpus":{"value":1.0}},"limits":{"cpus":{"value":2.0}}}])"));
   CHECK(get_json(cluster, "/quota")["configs"][0]["role"] == "dev");
@@ -140,16 +126,16 @@ TEST_CASE("Weights and quota are set and read through the operator API and the c
   CHECK(roles[1]["name"] == "eng");
   CHECK(roles[1]["weight"] == 2.5);
   CHECK(get_json(cluster, "/master/state")["roles"] == roles);
-  auto v1_roles = json::parse(operator_call(cluster, {{"type", "GET_ROLES"}}).body)["get_roles"]["roles"];
+  auto v1_roles = json::parse(operator_reply(cluster, {{"type", "GET_ROLES"}}).body)["get_roles"]["roles"];
   CHECK(v1_roles[0]["quota"]["limit"] == json::parse(R"({"cpus":{"value":2.0}})"));
 
   // `PUT /weights` with a Mesos WeightInfo array; removing the quota (an empty config).
   auto put = dcos::http::make_post(cluster.master_endpoint(), "/weights", R"([{"role":"ops","weight":0.5}])",
                                    "application/json");
   put.method(boost::beast::http::verb::put);
-  CHECK(http_call(cluster, put).status == 200);
+  CHECK(dcos::testing::send_to_master(cluster, put).result_int() == 200);
   CHECK(get_json(cluster, "/weights").size() == 2);
-  CHECK(operator_call(cluster, update_quota("dev", nullptr, nullptr)).status == 200);
+  CHECK(operator_reply(cluster, update_quota("dev", nullptr, nullptr)).status == 200);
   CHECK(get_json(cluster, "/quota") == json::object());
 }
 
@@ -158,7 +144,7 @@ TEST_CASE("Bad weight and quota calls get 400 with the reason and change nothing
   Cluster cluster(io, {.agents = 1, .agent_resources = "cpus:2;mem:1024"});
   REQUIRE(cluster.start());
   auto refused = [&](const json& call) {
-    auto reply = operator_call(cluster, call);
+    auto reply = operator_reply(cluster, call);
     CHECK(reply.status == 400);
     return reply.body;
   };
@@ -173,7 +159,7 @@ TEST_CASE("Bad weight and quota calls get 400 with the reason and change nothing
   CHECK_THAT(refused(update_quota("dev", {{"cpus", {{"value", 3}}}}, nullptr)), Catch::Contains("cluster capacity"));
   CHECK(get_json(cluster, "/weights") == json::array());
   CHECK(get_json(cluster, "/quota") == json::object());
-  CHECK(operator_call(cluster, update_quota("dev", {{"cpus", {{"value", 3}}}}, nullptr, /*force=*/true)).status == 200);
+  CHECK(operator_reply(cluster, update_quota("dev", {{"cpus", {{"value", 3}}}}, nullptr, /*force=*/true)).status == 200);
 }
 
 TEST_CASE("UPDATE_WEIGHTS changes the share of agents two frameworks are offered", "[cluster][allocator][roles]") {
@@ -190,13 +176,13 @@ TEST_CASE("UPDATE_WEIGHTS changes the share of agents two frameworks are offered
   // Updating a subscribed role's weight rescinds every offer; the next cycle splits the agents.
   // Equal weights, agents S0..S3 in order: b (0 grants so far) ties a at share 0 and goes first;
   // then a (0 < 1/4), b (1/4 = 1/4, fewer grants), a (1/4 < 2/4): two each.
-  REQUIRE(operator_call(cluster, update_weights({{"a", 1}})).status == 200);
+  REQUIRE(operator_reply(cluster, update_weights({{"a", 1}})).status == 200);
   REQUIRE(cluster.run_until([&] { return cluster.master().core().offers().size() == 4; }));
   CHECK(outstanding(cluster, a).size() == 2);
   CHECK(outstanding(cluster, b).size() == 2);
 
   // Weight 3 for a: b first on the tie; then a (0), a (1/4 / 3 < 1/4), a (2/4 / 3 < 1/4).
-  REQUIRE(operator_call(cluster, update_weights({{"a", 3}})).status == 200);
+  REQUIRE(operator_reply(cluster, update_weights({{"a", 3}})).status == 200);
   REQUIRE(cluster.run_until([&] { return cluster.master().core().offers().size() == 4; }));
   CHECK(outstanding(cluster, a).size() == 3);
   CHECK(outstanding(cluster, b).size() == 1);
@@ -207,7 +193,7 @@ TEST_CASE("A quota guarantee is served before fair shares", "[cluster][allocator
   Cluster cluster(io, {.agents = 4, .agent_resources = "cpus:2;mem:1024"});
   REQUIRE(cluster.start());
   // x weighs 100: by DRF alone q would get one agent of four (the tie at share 0), x three.
-  REQUIRE(operator_call(cluster, update_weights({{"x", 100}})).status == 200);
+  REQUIRE(operator_reply(cluster, update_weights({{"x", 100}})).status == 200);
   TestFramework x(cluster, in_role("x", "x"));
   TestFramework q(cluster, in_role("q", "q"));
   x.scheduler->start();
@@ -218,7 +204,7 @@ TEST_CASE("A quota guarantee is served before fair shares", "[cluster][allocator
 
   // A guarantee of 6 cpus: offers are rescinded; stage 1 gives q three agents' cpus before
   // stage 2 shares the rest.
-  REQUIRE(operator_call(cluster, update_quota("q", {{"cpus", {{"value", 6}}}}, nullptr)).status == 200);
+  REQUIRE(operator_reply(cluster, update_quota("q", {{"cpus", {{"value", 6}}}}, nullptr)).status == 200);
   REQUIRE(cluster.run_until([&] { return offered_cpus(cluster, q) + offered_cpus(cluster, x) == 8; }));
   CHECK(offered_cpus(cluster, q) == 6);
   CHECK(offered_cpus(cluster, x) == 2);
@@ -231,7 +217,7 @@ TEST_CASE("A quota limit is never exceeded, across declines and limit changes", 
   boost::asio::io_context io;
   Cluster cluster(io, {.agents = 2, .agent_resources = "cpus:2;mem:1024"});
   REQUIRE(cluster.start());
-  REQUIRE(operator_call(cluster, update_quota("q", nullptr, {{"cpus", {{"value", 1}}}})).status == 200);
+  REQUIRE(operator_reply(cluster, update_quota("q", nullptr, {{"cpus", {{"value", 1}}}})).status == 200);
   TestFramework q(cluster, in_role("q", "q"));
   q.scheduler->start();
   // One agent's cpus shrink to the limit; the other agent is offered its memory only.
@@ -247,7 +233,7 @@ TEST_CASE("A quota limit is never exceeded, across declines and limit changes", 
   }
 
   // Raising the limit rescinds and re-offers under the new one.
-  REQUIRE(operator_call(cluster, update_quota("q", nullptr, {{"cpus", {{"value", 3}}}})).status == 200);
+  REQUIRE(operator_reply(cluster, update_quota("q", nullptr, {{"cpus", {{"value", 3}}}})).status == 200);
   REQUIRE(cluster.run_until([&] { return offered_cpus(cluster, q) == 3; }));
   cluster.advance(2s, 2);
   CHECK(offered_cpus(cluster, q) == 3);
@@ -362,12 +348,12 @@ TEST_CASE("weights and quota are stored in the registry and survive a master res
   boost::asio::io_context io;
   Cluster cluster(io, {.agents = 1, .agent_resources = "cpus:2;mem:1024"});
   REQUIRE(cluster.start());
-  REQUIRE(operator_call(cluster, update_weights({{"eng", 2.5}, {"ops", 3}})).status == 200);
-  REQUIRE(operator_call(cluster, update_quota("dev", {{"cpus", {{"value", 1}}}}, {{"cpus", {{"value", 2}}}})).status == 200);
-  REQUIRE(operator_call(cluster, update_quota("ops", json(), {{"mem", {{"value", 512}}}})).status == 200);
+  REQUIRE(operator_reply(cluster, update_weights({{"eng", 2.5}, {"ops", 3}})).status == 200);
+  REQUIRE(operator_reply(cluster, update_quota("dev", {{"cpus", {{"value", 1}}}}, {{"cpus", {{"value", 2}}}})).status == 200);
+  REQUIRE(operator_reply(cluster, update_quota("ops", json(), {{"mem", {{"value", 512}}}})).status == 200);
   // Weight 1 and an empty quota remove entries.
-  REQUIRE(operator_call(cluster, update_weights({{"ops", 1}})).status == 200);
-  REQUIRE(operator_call(cluster, update_quota("ops", json(), json())).status == 200);
+  REQUIRE(operator_reply(cluster, update_weights({{"ops", 1}})).status == 200);
+  REQUIRE(operator_reply(cluster, update_quota("ops", json(), json())).status == 200);
   REQUIRE(cluster.run_until([&] {
     const auto& registry = cluster.master().registrar()->registry();
     return registry.weights.size() == 1 && registry.quota.size() == 1;
@@ -375,7 +361,7 @@ TEST_CASE("weights and quota are stored in the registry and survive a master res
 
   REQUIRE(cluster.restart_master());
   CHECK(get_json(cluster, "/weights") == json::parse(R"([{"weight":2.5,"role":"eng"}])"));
-  auto quota = json::parse(operator_call(cluster, {{"type", "GET_QUOTA"}}).body);
+  auto quota = json::parse(operator_reply(cluster, {{"type", "GET_QUOTA"}}).body);
   CHECK(quota["get_quota"]["status"]["configs"] ==
         json::parse(R"([{"role":"dev","guarantees":{"cpus":{"value":1.0}},"limits":{"cpus":{"value":2.0}}}])"));
 }

@@ -8,24 +8,19 @@
 #include <fstream>
 
 #include "cluster/framework_harness.hpp"
+#include "cluster/master_client.hpp"
 #include "dcos/common/uuid.hpp"
 #include "dcos/v1/json_fields.hpp"
 
 using namespace std::chrono_literals;
 using dcos::testing::Cluster;
 using dcos::testing::TestFramework;
+using dcos::testing::get_json;
 
 namespace {
 
-// One request to the master, run to completion on the cluster's io_context.
 dcos::http::Response call(Cluster& cluster, dcos::http::Request request) {
-  auto client = dcos::http::Client::create(cluster.io().get_executor(), cluster.master_endpoint());
-  std::optional<dcos::Result<dcos::http::Response>> result;
-  client->send(std::move(request), [&](auto r) { result = std::move(r); });
-  cluster.run_until([&] { return result.has_value(); });
-  REQUIRE(result);
-  REQUIRE(result->has_value());
-  return **result;
+  return dcos::testing::send_to_master(cluster, std::move(request));
 }
 
 dcos::http::Request post(Cluster& cluster, const std::string& body, const std::string& stream_id = {},
@@ -33,13 +28,6 @@ dcos::http::Request post(Cluster& cluster, const std::string& body, const std::s
   auto request = dcos::http::make_post(cluster.master_endpoint(), "/api/v1/scheduler", body, content_type);
   if (!stream_id.empty()) request.set("Mesos-Stream-Id", stream_id);
   return request;
-}
-
-nlohmann::json get_json(Cluster& cluster, const std::string& path) {
-  dcos::http::Request request{boost::beast::http::verb::get, path, 11};
-  auto response = call(cluster, request);
-  REQUIRE(response.result_int() == 200);
-  return nlohmann::json::parse(response.body());
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "cluster/framework_harness.hpp"
+#include "cluster/master_client.hpp"
 #include "dcos/master/registrar.hpp"
 #include "dcos/state/in_memory_storage.hpp"
 #include "master/faulty_storage.hpp"
@@ -105,6 +106,45 @@ TEST_CASE("an agent marked gone loses its tasks and is refused, also by a restar
   cluster.master().mark_agent_gone(agent, [&](Result<bool> r) { marked = r; });
   REQUIRE(cluster.run_until([&] { return marked.has_value(); }));
   CHECK_FALSE(marked->value());
+}
+
+TEST_CASE("MARK_AGENT_GONE over the operator API answers once the registry holds the mark",
+          "[registrar][cluster][shell]") {
+  boost::asio::io_context io;
+  Cluster cluster(io, {.agents = 1});
+  REQUIRE(cluster.start());
+  TestFramework framework(cluster, TestFramework::info("aware", 3600, {"PARTITION_AWARE"}));
+  framework.scheduler->start();
+  framework.launch("t1", "sleep 60");
+  REQUIRE(framework.await_state("t1", "TASK_RUNNING"));
+  const AgentId agent = cluster.agent(0).id();
+  auto mark_gone = [&](const std::string& id) {
+    return nlohmann::json{{"type", "MARK_AGENT_GONE"}, {"mark_agent_gone", {{"agent_id", {{"value", id}}}}}};
+  };
+
+  // Bad calls are refused before anything is written.
+  CHECK(operator_call(cluster, {{"type", "MARK_AGENT_GONE"}}).result_int() == 400);
+  CHECK(operator_call(cluster, mark_gone("")).result_int() == 400);
+  CHECK(operator_call(cluster, mark_gone(agent.value()), "application/x-protobuf").result_int() == 415);
+  const auto unknown = operator_call(cluster, mark_gone("no-such-agent"));
+  CHECK(unknown.result_int() == 404);
+  CHECK(unknown.body() == "Agent 'no-such-agent' not found");
+  CHECK_FALSE(cluster.master().registrar()->registry().gone.contains(agent));
+
+  const std::uint64_t stores = cluster.master().registrar()->stats().stores;
+  REQUIRE(operator_call(cluster, mark_gone(agent.value())).result_int() == 200);
+  // By the time of the 200, the mark is stored.
+  CHECK(cluster.master().registrar()->stats().stores == stores + 1);
+  CHECK(cluster.master().registrar()->registry().gone.contains(agent));
+  REQUIRE(framework.await_state("t1", "TASK_GONE_BY_OPERATOR"));
+  // Again: already gone, nothing to write, still 200 (as Mesos answers).
+  CHECK(operator_call(cluster, mark_gone(agent.value())).result_int() == 200);
+  CHECK(cluster.master().registrar()->stats().stores == stores + 1);
+
+  const nlohmann::json metrics = get_json(cluster, "/metrics/snapshot");
+  CHECK(metrics["registrar/queued_operations"] == 0);
+  CHECK(metrics["registrar/state_fetch_ms"].is_number());
+  CHECK(metrics["registrar/state_store_ms"].is_number());
 }
 
 TEST_CASE("an unreachable agent that returns is marked reachable: TASK_UNREACHABLE, then TASK_RUNNING",

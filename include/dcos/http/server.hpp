@@ -55,12 +55,33 @@ class Stream {
   std::string peer_;
 };
 
+// A response the handler decides later (after a durable write, say): it returns
+// `Reply::later(deferred)` and calls `resolve` once, on the server's executor. The connection
+// waits for it (a request pipelined behind waits too); when the server stops first, the
+// connection closes unanswered and a later `resolve` goes nowhere.
+class Deferred {
+ public:
+  void resolve(Response response);
+  bool resolved() const { return response_.has_value(); }
+
+ private:
+  friend class Connection;
+  std::optional<Response> response_;
+  std::function<void()> wake_;  // Set by the connection waiting for it.
+};
+
 struct Reply {
-  Response response;              // For a stream: status and headers; the body is ignored.
-  std::shared_ptr<Stream> stream; // Non-null turns the response into a chunked event stream.
+  Response response;                   // For a stream: status and headers; the body is ignored.
+  std::shared_ptr<Stream> stream;      // Non-null turns the response into a chunked event stream.
+  std::shared_ptr<Deferred> deferred;  // Non-null: `response` is ignored, the deferred one is sent.
 
   Reply(Response r) : response(std::move(r)) {}  // NOLINT: implicit by design.
   Reply(Response r, std::shared_ptr<Stream> s) : response(std::move(r)), stream(std::move(s)) {}
+  static Reply later(std::shared_ptr<Deferred> deferred) {
+    Reply reply{Response{}};
+    reply.deferred = std::move(deferred);
+    return reply;
+  }
 };
 
 using Handler = std::function<Reply(const Request&)>;

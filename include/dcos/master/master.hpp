@@ -93,6 +93,9 @@ class Master {
   http::Reply quota_endpoint(const http::Request& request) const;
   http::Reply roles_endpoint(const http::Request& request) const;
   // GET_WEIGHTS, UPDATE_WEIGHTS, GET_QUOTA, UPDATE_QUOTA, GET_ROLES; nullopt for other types.
+  // MARK_AGENT_GONE: answered once the registry holds the mark (master_registry.cpp).
+  std::optional<http::Reply> registry_call(const http::Request& request, const std::string& type,
+                                           const nlohmann::json& body);
   std::optional<http::Reply> role_call(const http::Request& request, const std::string& type,
                                        const nlohmann::json& body);
   nlohmann::json roles_json() const;     // Classic `/roles` entries.
@@ -110,6 +113,7 @@ class Master {
   void on_tick();
   // Registry (master_registry.cpp).
   Result<void> open_registry();
+  void add_registrar_metrics(nlohmann::json& metrics) const;  // `registrar/*` of /metrics/snapshot.
   // Drops the registrar and closes the registry's log; operations in flight fail (destructor).
   void close_registry();
   void recover_registry();

@@ -90,6 +90,8 @@ class Registrar {
   // The registry as last stored. Requires `recovered()`.
   const Registry& registry() const;
   const RegistrarStats& stats() const { return stats_; }
+  // Operations waiting for the next batch (`registrar/queued_operations`).
+  std::size_t queued() const { return queue_.size(); }
 
  private:
   struct Pending {
