@@ -47,10 +47,15 @@ boost::asio::awaitable<R> await_completion(Start start) {
         auto pending = std::make_shared<Pending>(std::move(handler), std::move(executor));
         start(Completion<R>([pending](R result) {
           DCOS_ASSERT(!pending->done.exchange(true));
-          auto executor = pending->executor;
-          asio::post(executor, [pending, result = std::move(result)]() mutable {
-            std::move(pending->handler)(std::move(result));
-          });
+          // The tracked executor and the handler move into the posted operation, which runs and
+          // is destroyed on the awaiting executor. Nothing of them stays with this thread: copies
+          // of the completion may live on here (in a callback queue freed later), and a tracked
+          // executor released here after the io_context is gone would count work in freed
+          // memory (or stop another io_context allocated in its place).
+          auto work = std::move(pending->executor);
+          auto executor = asio::prefer(work, asio::execution::outstanding_work.untracked);
+          asio::post(executor, [work = std::move(work), handler = std::move(pending->handler),
+                                result = std::move(result)]() mutable { std::move(handler)(std::move(result)); });
         }));
       },
       asio::use_awaitable, std::move(start));
