@@ -39,6 +39,7 @@
 #include <utility>
 #include <vector>
 
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -180,8 +181,15 @@ std::vector<Point> parse_points(const std::string& text) {
   std::stringstream in(text);
   for (std::string item; std::getline(in, item, ',');) {
     const auto x = item.find('x');
-    if (x == std::string::npos) throw std::invalid_argument("points look like 10000x1000,20000x2000");
-    points.push_back({std::stoi(item.substr(0, x)), std::stoi(item.substr(x + 1))});
+    const std::string agents = item.substr(0, x), frameworks = x == std::string::npos ? "" : item.substr(x + 1);
+    auto positive = [](const std::string& digits) {
+      return !digits.empty() && digits.size() <= 7 && digits.find_first_not_of("0123456789") == std::string::npos &&
+             std::stoi(digits) > 0;
+    };
+    if (!positive(agents) || !positive(frameworks)) {
+      throw std::invalid_argument("bad point '" + item + "': points look like 10000x1000,20000x2000");
+    }
+    points.push_back({std::stoi(agents), std::stoi(frameworks)});
   }
   return points;
 }
@@ -221,23 +229,21 @@ std::optional<std::string> run_child(const std::string& variant, Point point, in
 
 int main(int argc, char** argv) {
   Settings settings;
-  bool points_given = false;
+  std::string points, variants;
+  CLI::App app{"bench_allocator: one allocation cycle of the DRF allocator on a grid of agents x frameworks"};
+  app.add_option("--cycles", settings.cycles, "Allocation cycles per point (the first is not counted)")
+      ->check(CLI::Range(2, 1000));
+  app.add_option("--runs", settings.runs, "Runs per point; the best median is printed")->check(CLI::Range(1, 100));
+  app.add_option("--points", points, "Comma-separated AGENTSxFRAMEWORKS, e.g. 10000x1000,20000x2000");
+  app.add_option("--variants", variants, "Comma-separated variants: decline, quota, suppressed");
+  CLI11_PARSE(app, argc, argv);
+  const bool points_given = !points.empty();
   try {
-    for (int i = 1; i < argc; ++i) {
-      const std::string flag = argv[i];
-      if (i + 1 >= argc) throw std::invalid_argument("missing value for " + flag);
-      const std::string value = argv[++i];
-      if (flag == "--cycles") {
-        settings.cycles = std::max(2, std::stoi(value));
-      } else if (flag == "--points") {
-        settings.points = parse_points(value);
-        points_given = true;
-      } else if (flag == "--variants") {
-        settings.variants = parse_list(value);
-      } else if (flag == "--runs") {
-        settings.runs = std::max(1, std::stoi(value));
-      } else {
-        throw std::invalid_argument("unknown flag " + flag + " (--cycles N, --runs N, --points AxF,..., --variants a,b)");
+    if (points_given) settings.points = parse_points(points);
+    if (!variants.empty()) settings.variants = parse_list(variants);
+    for (const std::string& variant : settings.variants) {
+      if (variant != "decline" && variant != "quota" && variant != "suppressed") {
+        throw std::invalid_argument("unknown variant " + variant + " (decline, quota, suppressed)");
       }
     }
   } catch (const std::exception& e) {
