@@ -7,18 +7,12 @@
 #include <boost/asio/io_context.hpp>
 
 #include "dcos/http/client.hpp"
+#include "support/run_until.hpp"
 
 namespace dcos::http {
 namespace {
 
-using namespace std::chrono_literals;
-
-bool run_until(boost::asio::io_context& io, const std::function<bool()>& done) {
-  const auto deadline = std::chrono::steady_clock::now() + 20s;
-  io.restart();
-  while (!done() && std::chrono::steady_clock::now() < deadline) io.run_one_for(10ms);
-  return done();
-}
+using dcos::testing::run_until;
 
 // A server whose `/later` replies are resolved by the test, and whose `/now` answers at once.
 struct DeferringServer {

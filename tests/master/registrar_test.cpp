@@ -11,19 +11,14 @@
 #include "dcos/state/replicated_log_adapter.hpp"
 #include "master/faulty_storage.hpp"
 #include "state/local_replicated_log.hpp"
+#include "support/run_until.hpp"
 
 namespace dcos::master {
 namespace {
 
 using namespace std::chrono_literals;
 
-// Runs `io` until `done()`; the wall-clock bound only guards against a hung test.
-bool run_until(boost::asio::io_context& io, const std::function<bool()>& done) {
-  const auto deadline = std::chrono::steady_clock::now() + 20s;
-  io.restart();
-  while (!done() && std::chrono::steady_clock::now() < deadline) io.run_one_for(10ms);
-  return done();
-}
+using dcos::testing::run_until;
 
 nlohmann::json agent_info(const std::string& id) {
   return {{"id", {{"value", id}}}, {"hostname", id + ".example"}, {"port", 5051}};

@@ -13,6 +13,7 @@
 #include "dcos/master/registrar.hpp"
 #include "dcos/state/in_memory_storage.hpp"
 #include "master/faulty_storage.hpp"
+#include "support/run_until.hpp"
 
 namespace dcos::testing {
 namespace {
@@ -28,6 +29,27 @@ bool all_registered(Cluster& cluster) {
   }
   return true;
 }
+
+// One agent running task "t1" of a partition-aware framework (which sees TASK_UNREACHABLE and
+// TASK_GONE_BY_OPERATOR rather than TASK_LOST).
+struct AwareTaskRunning {
+  explicit AwareTaskRunning(master::MasterOptions options = {})
+      : cluster(io, {.agents = 1, .master_options = options}),
+        framework(started(cluster), TestFramework::info("aware", 3600, {"PARTITION_AWARE"})) {
+    framework.scheduler->start();
+    framework.launch("t1", "sleep 60");
+    REQUIRE(framework.await_state("t1", "TASK_RUNNING"));
+  }
+  AgentId agent() { return cluster.agent(0).id(); }
+  static Cluster& started(Cluster& cluster) {
+    REQUIRE(cluster.start());
+    return cluster;
+  }
+
+  boost::asio::io_context io;
+  Cluster cluster;
+  TestFramework framework;
+};
 
 }  // namespace
 
@@ -74,14 +96,9 @@ TEST_CASE("a restarted master recovers its registry: agents keep their ids and r
 
 TEST_CASE("an agent marked gone loses its tasks and is refused, also by a restarted master",
           "[registrar][cluster][shell]") {
-  boost::asio::io_context io;
-  Cluster cluster(io, {.agents = 1});
-  REQUIRE(cluster.start());
-  TestFramework framework(cluster, TestFramework::info("aware", 3600, {"PARTITION_AWARE"}));
-  framework.scheduler->start();
-  framework.launch("t1", "sleep 60");
-  REQUIRE(framework.await_state("t1", "TASK_RUNNING"));
-  const AgentId agent = cluster.agent(0).id();
+  AwareTaskRunning running;
+  auto& [io, cluster, framework] = running;
+  const AgentId agent = running.agent();
 
   std::optional<Result<bool>> marked;
   cluster.master().mark_agent_gone(agent, [&](Result<bool> r) { marked = r; });
@@ -110,14 +127,9 @@ TEST_CASE("an agent marked gone loses its tasks and is refused, also by a restar
 
 TEST_CASE("MARK_AGENT_GONE over the operator API answers once the registry holds the mark",
           "[registrar][cluster][shell]") {
-  boost::asio::io_context io;
-  Cluster cluster(io, {.agents = 1});
-  REQUIRE(cluster.start());
-  TestFramework framework(cluster, TestFramework::info("aware", 3600, {"PARTITION_AWARE"}));
-  framework.scheduler->start();
-  framework.launch("t1", "sleep 60");
-  REQUIRE(framework.await_state("t1", "TASK_RUNNING"));
-  const AgentId agent = cluster.agent(0).id();
+  AwareTaskRunning running;
+  auto& [io, cluster, framework] = running;
+  const AgentId agent = running.agent();
   auto mark_gone = [&](const std::string& id) {
     return nlohmann::json{{"type", "MARK_AGENT_GONE"}, {"mark_agent_gone", {{"agent_id", {{"value", id}}}}}};
   };
@@ -149,16 +161,11 @@ TEST_CASE("MARK_AGENT_GONE over the operator API answers once the registry holds
 
 TEST_CASE("an unreachable agent that returns is marked reachable: TASK_UNREACHABLE, then TASK_RUNNING",
           "[registrar][cluster][shell]") {
-  boost::asio::io_context io;
   master::MasterOptions options;
   options.agent_ping_timeout = 5s;  // Unreachable after 25 s: before the scheduler misses heartbeats (75 s).
-  Cluster cluster(io, {.agents = 1, .master_options = options});
-  REQUIRE(cluster.start());
-  TestFramework framework(cluster, TestFramework::info("aware", 3600, {"PARTITION_AWARE"}));
-  framework.scheduler->start();
-  framework.launch("t1", "sleep 60");
-  REQUIRE(framework.await_state("t1", "TASK_RUNNING"));
-  const AgentId agent = cluster.agent(0).id();
+  AwareTaskRunning running(options);
+  auto& [io, cluster, framework] = running;
+  const AgentId agent = running.agent();
 
   // 26 s in one step: the master's ticks run back to back with no chance for the agent to
   // answer a ping, as in a partition. The registry is written first, then the task is marked.
@@ -199,9 +206,7 @@ TEST_CASE("a master answers 503 until its registry is recovered, and steps down 
   std::optional<Result<http::Response>> reply;
   client->send(http::make_post({"127.0.0.1", master.port()}, "/api/v1/scheduler", R"({"type":"SUBSCRIBE"})"),
                [&](Result<http::Response> r) { reply = std::move(r); });
-  const auto deadline = std::chrono::steady_clock::now() + 20s;
-  while (!reply && std::chrono::steady_clock::now() < deadline) io.run_one_for(10ms);
-  REQUIRE(reply);
+  REQUIRE(run_until(io, [&] { return reply.has_value(); }));
   REQUIRE(*reply);
   CHECK((*reply)->result() == http::Status::service_unavailable);
   CHECK((*reply)->body() == "Master has not finished recovery");
@@ -225,16 +230,10 @@ TEST_CASE("a master destroyed with a registry store in flight on the replicated 
   master::MasterConfig config;
   config.port = 0;
   config.work_dir = work_dir.string();
-  auto run_until = [&](const std::function<bool()>& done) {
-    io.restart();
-    const auto deadline = std::chrono::steady_clock::now() + 20s;
-    while (!done() && std::chrono::steady_clock::now() < deadline) io.run_one_for(10ms);
-    return done();
-  };
   for (double weight : {2.0, 3.0}) {
     auto master = std::make_unique<master::Master>(io.get_executor(), clock, config);
     REQUIRE(master->start());
-    REQUIRE(run_until([&] { return master->recovered(); }));
+    REQUIRE(run_until(io, [&] { return master->recovered(); }));
     const std::uint64_t stores = master->registrar()->stats().stores;
     auto client = http::Client::create(io.get_executor(), {"127.0.0.1", master->port()});
     const nlohmann::json call = {{"type", "UPDATE_WEIGHTS"},
@@ -242,7 +241,7 @@ TEST_CASE("a master destroyed with a registry store in flight on the replicated 
     std::optional<Result<http::Response>> reply;
     client->send(http::make_post({"127.0.0.1", master->port()}, "/api/v1", call.dump()),
                  [&](Result<http::Response> r) { reply = std::move(r); });
-    REQUIRE(run_until([&] { return reply.has_value(); }));
+    REQUIRE(run_until(io, [&] { return reply.has_value(); }));
     REQUIRE(*reply);
     REQUIRE((*reply)->result() == http::Status::ok);
     io.poll();  // The registrar's batch starts its store on the log's threads.
@@ -255,7 +254,7 @@ TEST_CASE("a master destroyed with a registry store in flight on the replicated 
   // The log is intact: a third master recovers from it.
   master::Master master(io.get_executor(), clock, config);
   REQUIRE(master.start());
-  REQUIRE(run_until([&] { return master.recovered(); }));
+  REQUIRE(run_until(io, [&] { return master.recovered(); }));
   master.stop();
   io.poll();
   std::filesystem::remove_all(work_dir);
