@@ -77,8 +77,9 @@ void Master::add_registrar_metrics(nlohmann::json& metrics) const {
   if (stats.last_fetch) metrics["registrar/state_fetch_ms"] = ms(*stats.last_fetch);
   if (stats.last_store) metrics["registrar/state_store_ms"] = ms(*stats.last_store);
   if (registry_log_) {
-    const replicated_log::LogStatus status = registry_log_->status();
-    metrics["registrar/log/recovered"] = status.status == replicated_log::Status::voting ? 1 : 0;
+    // Not `Log::status()`, which would block this thread on the log's: a registry read back from
+    // the log means its replica recovered (it may have a little earlier).
+    metrics["registrar/log/recovered"] = registrar_->recovered() ? 1 : 0;
     metrics["registrar/log/ensemble_size"] = config_.quorum * 2 - 1;
   }
 }

@@ -255,6 +255,16 @@ TEST_CASE("a master destroyed with a registry store in flight on the replicated 
   master::Master master(io.get_executor(), clock, config);
   REQUIRE(master.start());
   REQUIRE(run_until(io, [&] { return master.recovered(); }));
+  auto client = http::Client::create(io.get_executor(), {"127.0.0.1", master.port()});
+  std::optional<Result<http::Response>> metrics;
+  client->send(http::Request{http::beast_http::verb::get, "/metrics/snapshot", 11},
+               [&](Result<http::Response> r) { metrics = std::move(r); });
+  REQUIRE(run_until(io, [&] { return metrics.has_value(); }));
+  REQUIRE(*metrics);
+  const auto snapshot = nlohmann::json::parse((*metrics)->body());
+  CHECK(snapshot["registrar/log/recovered"] == 1);
+  CHECK(snapshot["registrar/log/ensemble_size"] == 1);
+  client->close();
   master.stop();
   io.poll();
   std::filesystem::remove_all(work_dir);
