@@ -7,6 +7,7 @@
 #include "common/app_flags.hpp"
 #include "dcos/common/duration.hpp"
 #include "dcos/master/master.hpp"
+#include "dcos/replicated_log/ensemble.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"dcos-master: pools agents' resources and offers them to frameworks", "dcos-master"};
@@ -15,6 +16,7 @@ int main(int argc, char** argv) {
   std::string agent_ping_timeout = "15secs", allocation_interval = "1secs", offer_timeout, logging_level = "INFO";
   std::string zk, registry_fetch_timeout = "1mins", registry_store_timeout = "20secs", agent_reregister_timeout = "10mins",
               registry_gc_interval = "15mins", registry_max_agent_age = "2weeks";
+  std::string log_replicas;
   bool root_submissions = true;
   app.add_option("--ip", config.ip, "IP address to listen on")->capture_default_str();
   app.add_option("--port", config.port, "Port to listen on")->capture_default_str();
@@ -32,8 +34,13 @@ int main(int argc, char** argv) {
   app.add_option("--registry", config.registry,
                  "Where the registry lives: replicated_log (at <work_dir>/replicated_log) or in_memory")
       ->check(CLI::IsMember({"in_memory", "replicated_log"}))->capture_default_str();
-  app.add_option("--quorum", config.quorum, "Replicated log quorum size (1: a single master)")
+  app.add_option("--quorum", config.quorum,
+                 "Replicas of the registry's log that must hold each write: a majority of --log_replicas")
       ->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--log_replicas", log_replicas,
+                 "Every replica of the registry's log as host:port,... (this master's --ip:--log_port included; the "
+                 "same list on every master). Default: this master's replica alone");
+  app.add_option("--log_port", config.log_port, "Port this master's log replica listens on (with --log_replicas)");
   app.add_option("--registry_fetch_timeout", registry_fetch_timeout,
                  "Time to wait for the registry to be fetched at recovery before the master aborts")->capture_default_str();
   app.add_option("--registry_store_timeout", registry_store_timeout,
@@ -87,6 +94,7 @@ int main(int argc, char** argv) {
   if (config.registry == "replicated_log" && config.work_dir.empty()) {
     return fail("--work_dir is required with --registry=replicated_log (or use --registry=in_memory)");
   }
+  config.log_replicas = dcos::replicated_log::split_replica_list(dcos::apps::resolve_value(log_replicas));
   config.options.root_submissions = root_submissions;
   config.flags = dcos::apps::flag_values(app);
 

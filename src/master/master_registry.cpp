@@ -10,6 +10,7 @@
 #include "dcos/http/server.hpp"
 #include "dcos/master/master.hpp"
 #include "dcos/master/registrar.hpp"
+#include "dcos/replicated_log/ensemble.hpp"
 #include "dcos/replicated_log/log.hpp"
 #include "dcos/state/in_memory_storage.hpp"
 #include "dcos/state/log_storage.hpp"
@@ -34,18 +35,11 @@ Result<void> Master::open_registry() {
     registry_storage_ = std::make_shared<state::InMemoryStorage>();
   } else if (config_.registry == "replicated_log") {
     if (config_.work_dir.empty()) return fail(Errc::invalid_argument, "--work_dir is required for --registry=replicated_log");
-    if (config_.quorum != 1) {
-      // Other masters' replicas would be needed; they are found through `--zk`, which this
-      // master does not support yet.
-      return fail(Errc::invalid_argument,
-                  fmt::format("--quorum={} needs the other masters' log replicas, which is not supported yet; "
-                              "use --quorum=1 for a single master",
-                              config_.quorum));
-    }
+    auto ensemble = registry_ensemble();
+    if (!ensemble) return tl::unexpected(ensemble.error());
     replicated_log::LogOptions options;
-    options.self = replicated_log::NodeId{0};
-    // The replica's own port is never dialled with one replica; any free loopback port will do.
-    options.replicas = {{options.self, {boost::asio::ip::make_address("127.0.0.1"), 0}}};
+    options.self = ensemble->self;
+    options.replicas = ensemble->replicas;
     options.path = config_.work_dir + "/replicated_log";
     options.quorum = config_.quorum;
     std::error_code ec;
@@ -55,6 +49,7 @@ Result<void> Master::open_registry() {
     if (!log) return fail(log.error().code, "open registry log " + options.path + ": " + log.error().message);
     auto chain = std::make_shared<RegistryLog>(std::move(*log));
     registry_log_ = chain->log.get();
+    registry_replicas_ = options.replicas.size();
     // The storage's owners (this master, and the registrar's store in flight) own the chain.
     registry_storage_ = std::shared_ptr<state::Storage>(chain, &chain->storage);
   } else {
@@ -69,6 +64,34 @@ Result<void> Master::open_registry() {
   return {};
 }
 
+Result<replicated_log::Ensemble> Master::registry_ensemble() const {
+  if (config_.log_replicas.empty()) {
+    if (config_.quorum != 1) {
+      return fail(Errc::invalid_argument,
+                  fmt::format("--quorum={} needs the other replicas of the registry's log: list every one, this "
+                              "master's too, in --log_replicas",
+                              config_.quorum));
+    }
+    // Alone, the replica is never dialled: it listens on loopback only.
+    const replicated_log::NodeId self{0};
+    return replicated_log::Ensemble{{{self, {boost::asio::ip::make_address("127.0.0.1"), config_.log_port}}}, self};
+  }
+  if (config_.log_port == 0) return fail(Errc::invalid_argument, "--log_port is required with --log_replicas");
+  auto self = replicated_log::resolve_replica_address(fmt::format("{}:{}", config_.ip, config_.log_port));
+  if (!self) return fail(Errc::invalid_argument, "--ip/--log_port: " + self.error().message);
+  if (self->address().is_unspecified()) {
+    return fail(Errc::invalid_argument,
+                "--ip " + config_.ip + " is not an address other replicas can reach; with --log_replicas set --ip "
+                "to this master's address as listed there");
+  }
+  auto ensemble = replicated_log::make_ensemble(config_.log_replicas, *self);
+  if (!ensemble) return fail(Errc::invalid_argument, "--log_replicas: " + ensemble.error().message);
+  if (auto checked = replicated_log::check_quorum(config_.quorum, ensemble->replicas.size()); !checked) {
+    return fail(Errc::invalid_argument, "--quorum: " + checked.error().message);
+  }
+  return ensemble;
+}
+
 void Master::add_registrar_metrics(nlohmann::json& metrics) const {
   // Mesos's registrar gauges and timers (the last fetch and store, in milliseconds).
   const RegistrarStats& stats = registrar_->stats();
@@ -76,11 +99,12 @@ void Master::add_registrar_metrics(nlohmann::json& metrics) const {
   metrics["registrar/queued_operations"] = registrar_->queued();
   if (stats.last_fetch) metrics["registrar/state_fetch_ms"] = ms(*stats.last_fetch);
   if (stats.last_store) metrics["registrar/state_store_ms"] = ms(*stats.last_store);
+  metrics["registrar/state_store_ms/count"] = stats.stores;  // As Mesos's timers count samples.
   if (registry_log_) {
     // Not `Log::status()`, which would block this thread on the log's: a registry read back from
     // the log means its replica recovered (it may have a little earlier).
     metrics["registrar/log/recovered"] = registrar_->recovered() ? 1 : 0;
-    metrics["registrar/log/ensemble_size"] = config_.quorum * 2 - 1;
+    metrics["registrar/log/ensemble_size"] = registry_replicas_;
   }
 }
 

@@ -35,6 +35,7 @@ Cluster::Cluster(boost::asio::io_context& io, ClusterOptions options) : io_(io),
   master_config_.options = options_.master_options;
   master_config_.registry_storage = options_.registry_storage;
   if (!master_config_.registry_storage) master_config_.registry_storage = std::make_shared<state::InMemoryStorage>();
+  if (options_.configure_master) options_.configure_master(master_config_);
   master_ = std::make_unique<master::Master>(io_.get_executor(), *clock_, master_config_);
 }
 
@@ -80,6 +81,16 @@ size_t Cluster::add_agent(const std::string& resources) {
 void Cluster::stop_agent(size_t i) {
   if (agents_.at(i)) agents_[i]->stop(true);
   poll();
+}
+
+bool Cluster::restart_agent(size_t i) {
+  const agent::AgentConfig config = agents_.at(i)->config();  // Its bound port, not 0.
+  agents_[i]->stop(false);
+  poll();
+  agents_[i].reset();
+  poll();
+  agents_[i] = std::make_unique<agent::Agent>(io_.get_executor(), *clock_, config);
+  return agents_[i]->start().has_value();
 }
 
 bool Cluster::restart_master(std::chrono::milliseconds timeout) {

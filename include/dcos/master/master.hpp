@@ -22,6 +22,7 @@ class Storage;
 }  // namespace dcos::state
 namespace dcos::replicated_log {
 class Log;
+struct Ensemble;
 }
 
 namespace dcos::master {
@@ -38,8 +39,14 @@ struct MasterConfig {
   MasterOptions options;
   http::ServerLimits limits;
   // The registry (docs/design/state.md, "The master's registry"). `replicated_log` keeps it in
-  // a replicated log at `<work_dir>/replicated_log` (one replica: `quorum` must be 1).
+  // a replicated log whose replica here lives at `<work_dir>/replicated_log`.
   std::string registry = "replicated_log";  // Or "in_memory".
+  // Every replica of the registry's log as "host:port", this master's (`ip`:`log_port`)
+  // included; the same list on every master, in any order. The others are other masters' or
+  // standalone ones (`dcos-log replica`). Empty: this master's replica alone.
+  std::vector<std::string> log_replicas;
+  std::uint16_t log_port = 0;  // Where this master's replica listens; 0 (alone only): any port.
+  // Replicas that must hold a registry write: more than half of `log_replicas` (1 when alone).
   std::size_t quorum = 1;
   Duration registry_fetch_timeout = std::chrono::minutes(1);
   Duration registry_store_timeout = std::chrono::seconds(20);
@@ -98,6 +105,9 @@ class Master {
                                            const nlohmann::json& body);
   std::optional<http::Reply> role_call(const http::Request& request, const std::string& type,
                                        const nlohmann::json& body);
+  // RESERVE_RESOURCES, UNRESERVE_RESOURCES (operator_reservations.cpp); nullopt for other types.
+  std::optional<http::Reply> reservation_call(const http::Request& request, const std::string& type,
+                                              const nlohmann::json& body);
   nlohmann::json roles_json() const;     // Classic `/roles` entries.
   nlohmann::json roles_v1_json() const;  // v1 `Role` messages.
   std::map<std::string, ResourceQuantities> offered_by_role() const;
@@ -113,6 +123,8 @@ class Master {
   void on_tick();
   // Registry (master_registry.cpp).
   Result<void> open_registry();
+  // The registry log's replicas from `log_replicas`, `ip`, `log_port` and `quorum`, checked.
+  Result<replicated_log::Ensemble> registry_ensemble() const;
   void add_registrar_metrics(nlohmann::json& metrics) const;  // `registrar/*` of /metrics/snapshot.
   // Drops the registrar and closes the registry's log; operations in flight fail (destructor).
   void close_registry();
@@ -140,6 +152,7 @@ class Master {
   bool allocation_scheduled_ = false;
   struct RegistryLog;
   replicated_log::Log* registry_log_ = nullptr;  // `--registry=replicated_log`: in `registry_storage_`.
+  std::size_t registry_replicas_ = 0;
   std::shared_ptr<state::Storage> registry_storage_;
   std::unique_ptr<Registrar> registrar_;
   bool recovered_ = false;

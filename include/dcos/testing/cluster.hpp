@@ -34,6 +34,9 @@ struct ClusterOptions {
   // cluster creates and shares across `restart_master`, so a restarted master recovers what
   // the previous one admitted (agents, unreachable and gone marks).
   std::shared_ptr<state::Storage> registry_storage;
+  // Applied to the master's configuration last, e.g. to keep the registry on a replicated log
+  // instead (`registry_storage = nullptr`, `registry`, `log_replicas`, `quorum`...).
+  std::function<void(master::MasterConfig&)> configure_master;
 };
 
 class Cluster {
@@ -67,11 +70,17 @@ class Cluster {
   size_t add_agent(const std::string& resources = {});
   // Stops an agent (its tasks are killed) and forgets it: the master sees it disconnect.
   void stop_agent(size_t i);
+  // Restarts agent `i` as after a crash of its process: stops it leaving its tasks running, then
+  // starts a new agent on the same work_dir and port, which recovers its checkpoint and
+  // re-registers. Returns whether the new agent started.
+  bool restart_agent(size_t i);
   // Replaces the master with a fresh one on the same port, sharing the registry, and waits for
   // it to recover (a master failover: agents and schedulers reconnect and re-register what
   // they run; agents retry after their back-off, so advance the clock).
   bool restart_master(std::chrono::milliseconds timeout = std::chrono::seconds(10));
   state::Storage& registry_storage() { return *master_config_.registry_storage; }
+  // The configuration masters are made with; a change applies from the next `restart_master`.
+  master::MasterConfig& master_config() { return master_config_; }
 
  private:
   boost::asio::io_context& io_;
