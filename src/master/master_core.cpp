@@ -730,7 +730,7 @@ AgentId MasterCore::register_agent(AgentRegistration registration, std::string s
   }
   agent.hostname = registration.hostname;
   agent.port = registration.port;
-  agent.total = registration.resources;
+  const Resources known_total = std::exchange(agent.total, registration.resources);
   agent.attributes = registration.attributes;
   agent.attributes_json = to_json(registration.attributes);
   agent.version = registration.version;
@@ -742,6 +742,7 @@ AgentId MasterCore::register_agent(AgentRegistration registration, std::string s
   nlohmann::json registered = event("REGISTERED");
   registered["registered"] = {{"agent_id", id}, {"master_info", master_info_}};
   send_agent(id, std::move(registered));
+  if (!inserted) keep_known_reservations(agent, known_total);
 
   // Reconcile what the agent reports with what the master knows.
   std::vector<std::pair<FrameworkId, Resources>> used;

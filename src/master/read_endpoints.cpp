@@ -304,6 +304,8 @@ http::Reply Master::operator_api(const http::Request& request) {
     return std::move(*reply);
   } else if (auto reply = registry_call(request, type, *body)) {
     return std::move(*reply);
+  } else if (auto reply = reservation_call(request, type, *body)) {
+    return std::move(*reply);
   } else if (type.empty()) {
     return http::make_response(request, Status::bad_request, "Expecting 'type' to be present");
   } else {

@@ -20,6 +20,7 @@
 #include "dcos/common/ids.hpp"
 #include "dcos/common/result.hpp"
 #include "dcos/master/registry.hpp"
+#include "dcos/master/reservation_operations.hpp"
 #include "dcos/master/role_config.hpp"
 #include "dcos/resources/resources.hpp"
 #include "dcos/v1/framework_info.hpp"
@@ -230,6 +231,17 @@ class MasterCore {
   void restore_role_config(const RoleConfig& config);
   std::vector<RoleInfo> roles() const { return allocator_->roles(); }
 
+  // ---- Operator: dynamic reservations (master_reservations.cpp) ----
+  // RESERVE_RESOURCES / UNRESERVE_RESOURCES (`type` "RESERVE" or "UNRESERVE"): turns
+  // `conversion.from` into `conversion.to` (unallocated, from `operator_reserve_conversion` /
+  // `operator_unreserve_conversion`) in a registered agent's total, in the allocator, and on the
+  // agent, which is sent its dynamic reservations to checkpoint. When the agent's free resources
+  // do not hold `from`, its outstanding offers that hold part of it are rescinded first, as
+  // Mesos's `Master::Http::_operation` does. Errors: `Errc::not_found` for an unknown agent;
+  // `Errc::unavailable` when `from` is still not free (tasks use it), which changes nothing but
+  // the rescinded offers.
+  Result<void> apply_operator_reservation(const AgentId& agent, const std::string& type, const Conversion& conversion);
+
   // ---- Time ----
   // Heartbeats, pings, timeouts; then an allocation cycle.
   void tick(TimePoint now);
@@ -281,6 +293,13 @@ class MasterCore {
   // total and the framework's allocation; an invalid operation is dropped with a warning.
   void apply_reservation(Framework& framework, Agent& agent, const std::string& type, const Resources& resources,
                          const std::string& offer_role, Resources& remaining);
+  // Sends the agent all its dynamic reservations (CHECKPOINT_RESOURCES) to checkpoint, after each
+  // change (docs/design/agent-protocol.md, "Dynamic reservations").
+  void send_checkpointed_resources(const Agent& agent);
+  // An agent the master knew all along re-registered with `agent.total` as it reported it: the
+  // master's dynamic reservations (in `known_total`) win, as the agent may have missed a change
+  // while disconnected, and are sent to it when they differ from what it reported.
+  void keep_known_reservations(Agent& agent, const Resources& known_total);
   void count(const std::string& name, double by = 1) { counters_[name] += by; }
 
   std::string master_id_;

@@ -1,7 +1,9 @@
 #pragma once
-// RESERVE and UNRESERVE inside ACCEPT (dynamic reservations), validated as Mesos's
-// `validation::operation::validate` does. Pure functions: the master applies the conversion to
-// the agent's total and to the allocator (`Allocator::update_allocation`).
+// Dynamic reservations, validated as Mesos's `validation::operation::validate` does: RESERVE and
+// UNRESERVE inside ACCEPT, and the operator's RESERVE_RESOURCES / UNRESERVE_RESOURCES. Pure
+// functions: the master applies a conversion to the agent's total, to the allocator
+// (`update_allocation` in ACCEPT, `update_agent_total` for an operator) and sends the agent its
+// new dynamic reservations to checkpoint.
 
 #include <string>
 #include <vector>
@@ -31,5 +33,22 @@ Result<Conversion> reserve_conversion(const Resources& resources, const v1::Fram
 // and in `available`; `to` is each with its top reservation removed.
 Result<Conversion> unreserve_conversion(const Resources& resources, const v1::FrameworkInfo& framework,
                                         const std::string& offer_role, const Resources& available);
+
+// RESERVE_RESOURCES by an operator (no framework: no allocation roles, any principal, as Mesos
+// without authentication): every resource is unallocated and carries a dynamic reservation on
+// top, for a valid role that refines (is a subrole of) any reservation below it. `from` is each
+// resource with its top reservation removed; with `source` given (Mesos 1.10's re-reservation),
+// `from` is `source`, which must be the same resources once every dynamic reservation is removed
+// from both. Both unallocated. Errors say what is wrong.
+Result<Conversion> operator_reserve_conversion(const Resources& resources, const Resources& source);
+
+// UNRESERVE_RESOURCES by an operator: every resource is unallocated and dynamically reserved;
+// `to` is each with its top reservation removed.
+Result<Conversion> operator_unreserve_conversion(const Resources& resources);
+
+// The dynamically reserved part of an agent's total: what the agent checkpoints.
+Resources dynamically_reserved_part(const Resources& total);
+// `resources` with every dynamic reservation removed: what the agent's `--resources` declared.
+Resources without_dynamic_reservations(const Resources& resources);
 
 }  // namespace dcos::master
