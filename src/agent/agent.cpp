@@ -77,6 +77,7 @@ Agent::Agent(asio::any_io_executor executor, Clock& clock, AgentConfig config)
     : executor_(std::move(executor)), clock_(clock), config_(std::move(config)), start_time_(clock.now()) {
   if (config_.hostname.empty()) config_.hostname = config_.ip;
   resources_ = detect_resources(config_.work_dir, config_.resources);
+  total_ = resources_;
   boot_id_ = config_.boot_id.empty() ? current_boot_id() : config_.boot_id;
   if (config_.default_executor.empty()) {
     std::error_code ec;
@@ -137,6 +138,10 @@ Result<std::uint16_t> Agent::start() {
   router->add("/monitor/statistics.json", statistics);
   add_file_routes(*router);
 
+  if (auto reserved = recover_checkpointed_resources(); !reserved) {
+    log::get("agent")->error("recovery failed work_dir={} error={}", config_.work_dir, reserved.error().message);
+    return tl::unexpected(reserved.error());
+  }
   if (auto recovered = recover(); !recovered) {
     log::get("agent")->error("recovery failed work_dir={} error={}", config_.work_dir, recovered.error().message);
     return tl::unexpected(recovered.error());
@@ -251,7 +256,7 @@ nlohmann::json Agent::registration() const {
   nlohmann::json registration = {{"hostname", config_.hostname},
                                  {"port", config_.port},
                                  {"version", DCOS_VERSION},
-                                 {"resources", to_json(resources_)},
+                                 {"resources", to_json(total_)},
                                  {"attributes", config_.attributes},
                                  {"tasks", tasks},
                                  {"frameworks", framework_infos}};
@@ -355,6 +360,8 @@ void Agent::on_event(const nlohmann::json& event) {
       }
     } else if (type == "FRAMEWORK_MESSAGE") {
       on_framework_message(event.at("framework_message"));
+    } else if (type == "CHECKPOINT_RESOURCES") {
+      on_checkpoint_resources(event.at("checkpoint_resources"));
     }
   } catch (const nlohmann::json::exception& e) {
     log::get("agent")->error("malformed event from master type={} error={}", type, e.what());
@@ -520,6 +527,29 @@ void Agent::on_retry_tick() {
   retry_timer_ = clock_.schedule(std::chrono::seconds(1), [this] { on_retry_tick(); });
 }
 
+namespace {
+
+Resources unreserved(const Resources& total) {
+  Resources out;
+  for (const Resource& r : total) {
+    if (!r.reserved()) out += r;
+  }
+  return out;
+}
+
+// Mesos's `reserved_resources` of the agent's `/state`: a summary per reservation role.
+nlohmann::json reserved_by_role(const Resources& total) {
+  std::map<std::string, Resources> by_role;
+  for (const Resource& r : total) {
+    if (r.reserved()) by_role[r.role] += r;
+  }
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [role, resources] : by_role) out[role] = resources.summary();
+  return out;
+}
+
+}  // namespace
+
 http::Reply Agent::state_endpoint(const http::Request& request) const {
   std::map<FrameworkId, nlohmann::json> executors;
   for (const auto& [cid, run] : runs_) {
@@ -579,7 +609,9 @@ http::Reply Agent::state_endpoint(const http::Request& request) const {
                           {"id", id_.value()},
                           {"pid", fmt::format("slave(1)@{}:{}", config_.ip, config_.port)},
                           {"hostname", config_.hostname},
-                          {"resources", resources_.summary()},
+                          {"resources", total_.summary()},
+                          {"reserved_resources", reserved_by_role(total_)},
+                          {"unreserved_resources", unreserved(total_).summary()},
                           {"attributes", attributes ? attributes_summary(*attributes) : nlohmann::json::object()},
                           {"master_hostname", config_.master.host},
                           {"flags", flags},

@@ -189,6 +189,27 @@ Result<std::vector<UpdateRecord>> parse_update_log(std::string_view text) {
   return records;
 }
 
+Result<Resources> apply_checkpointed_resources(const Resources& declared, const Resources& checkpointed) {
+  Resources total = declared;
+  for (Resource reserved : checkpointed) {
+    if (!reserved.dynamically_reserved()) {
+      return fail(Errc::corruption, fmt::format("checkpointed resource {} is not dynamically reserved",
+                                                Resources{reserved}.to_string()));
+    }
+    Resource underneath = reserved;
+    while (underneath.dynamically_reserved()) underneath = underneath.popped();
+    const Resources base{underneath};
+    if (!total.contains(base)) {
+      return fail(Errc::invalid_argument,
+                  fmt::format("checkpointed resources {} do not fit the agent's resources {}: {} is missing",
+                              checkpointed.to_string(), declared.to_string(), base.to_string()));
+    }
+    total -= base;
+    total += reserved;
+  }
+  return total;
+}
+
 std::optional<int> parse_exit_status(std::string_view text) {
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
   auto number = [](std::string_view digits) -> std::optional<int> {

@@ -1,9 +1,13 @@
-// The operator's RESERVE_RESOURCES / UNRESERVE_RESOURCES through `POST /api/v1` on the in-process
-// cluster: who is offered what afterwards, and the 202 / 400 / 409 answers.
+// The operator's RESERVE_RESOURCES / UNRESERVE_RESOURCES through `POST /api/v1`, and dynamic
+// reservations checkpointed on the agent, on the in-process cluster: who is offered what
+// afterwards, the 202 / 400 / 409 answers, and the reservation across agent and master restarts.
+#include <filesystem>
+
 #include <catch2/catch.hpp>
 
 #include "cluster/framework_harness.hpp"
 #include "cluster/master_client.hpp"
+#include "dcos/agent/checkpoint.hpp"
 #include "dcos/testing/cluster.hpp"
 
 using namespace std::chrono_literals;
@@ -72,6 +76,15 @@ double reserved_cpus(Cluster& cluster, const std::string& role) {
   return reserved.contains(role) ? reserved[role]["cpus"].get<double>() : 0.0;
 }
 
+// The agent's view: the cpus of its total reserved for `role`.
+double agent_reserved_cpus(Cluster& cluster, const std::string& role, size_t agent = 0) {
+  double cpus = 0;
+  for (const dcos::Resource& r : cluster.agent(agent).total_resources()) {
+    if (r.role == role && r.name == "cpus") cpus += r.scalar;
+  }
+  return cpus;
+}
+
 std::string agent_id(Cluster& cluster, size_t i = 0) { return cluster.agent(i).id().value(); }
 
 // Every resource of `offer` is reserved for `role` by "ops", dynamically.
@@ -82,6 +95,18 @@ void check_reserved_offer(const json& offer, const std::string& role) {
     CHECK(resource["reservations"].back()["type"] == "DYNAMIC");
     CHECK(resource["reservations"].back()["principal"] == "ops");
   }
+}
+
+// The cpus of `offer` reserved for `role`, each checked to be a dynamic reservation by "ops".
+double reserved_in_offer(const json& offer, const std::string& role) {
+  double cpus = 0;
+  for (const auto& resource : offer["resources"]) {
+    if (resource["role"] != role) continue;
+    CHECK(resource["reservations"].back()["type"] == "DYNAMIC");
+    CHECK(resource["reservations"].back()["principal"] == "ops");
+    if (resource["name"] == "cpus") cpus += resource["scalar"]["value"].get<double>();
+  }
+  return cpus;
 }
 
 }  // namespace
@@ -126,6 +151,7 @@ TEST_CASE("RESERVE_RESOURCES: the reservation is offered only to its role, until
   for (const auto& resource : (*unreserved)["offers"]["offers"][0]["resources"]) CHECK(resource["role"] == "*");
   CHECK(offered(cluster, r) == 1);
   CHECK(reserved_cpus(cluster, "r") == 0.0);
+  REQUIRE(cluster.run_until([&] { return agent_reserved_cpus(cluster, "r") == 0; }));
 }
 
 TEST_CASE("RESERVE_RESOURCES and UNRESERVE_RESOURCES refuse bad calls with 400 and the reason",
@@ -191,3 +217,71 @@ TEST_CASE("RESERVE_RESOURCES answers 409 when tasks use the resources, after res
   CHECK(offered(cluster, f) == 0);  // f's role "*" may not have what is reserved for r.
 }
 
+TEST_CASE("A dynamic reservation survives an agent restart: the agent checkpoints it",
+          "[reservations][cluster][agent]") {
+  boost::asio::io_context io;
+  Cluster cluster(io, {.agents = 1, .agent_resources = "cpus:2;mem:1024"});
+  REQUIRE(cluster.start());
+  REQUIRE(operator_reply(cluster, reserve_call(agent_id(cluster), reserved("cpus:1;mem:256", "r"))).status == 202);
+  REQUIRE(cluster.run_until([&] { return agent_reserved_cpus(cluster, "r") == 1; }));
+  const dcos::agent::Layout layout{cluster.agent(0).config().work_dir};
+  CHECK(std::filesystem::exists(layout.resources_info()));
+
+  REQUIRE(cluster.restart_agent(0));
+  // Read back from its checkpoint before the master said anything.
+  CHECK(agent_reserved_cpus(cluster, "r") == 1);
+  REQUIRE(cluster.run_until([&] { return cluster.agent(0).registered(); }));
+  CHECK(reserved_cpus(cluster, "r") == 1.0);
+
+  // Alone, r is offered all of the agent: the reserved cpu and the unreserved one.
+  TestFramework r(cluster, in_role("r", "r"));
+  r.scheduler->start();
+  auto offer = r.await("OFFERS");
+  REQUIRE(offer);
+  CHECK(reserved_in_offer((*offer)["offers"]["offers"][0], "r") == 1);
+  CHECK(offered(cluster, r) == 2);
+}
+
+TEST_CASE("A dynamic reservation survives a master restart: the agent reports it when it re-registers",
+          "[reservations][cluster][registrar]") {
+  boost::asio::io_context io;
+  Cluster cluster(io, {.agents = 1, .agent_resources = "cpus:2;mem:1024"});
+  REQUIRE(cluster.start());
+  REQUIRE(operator_reply(cluster, reserve_call(agent_id(cluster), reserved("cpus:1;mem:256", "r"))).status == 202);
+  REQUIRE(cluster.run_until([&] { return agent_reserved_cpus(cluster, "r") == 1; }));
+
+  REQUIRE(cluster.restart_master());
+  cluster.advance(10s, 40);  // The agent re-registers after its back-off.
+  REQUIRE(cluster.run_until([&] { return cluster.master().core().agents().size() == 1 && cluster.agent(0).registered(); }));
+  CHECK(reserved_cpus(cluster, "r") == 1.0);
+
+  TestFramework o(cluster, in_role("o", "o"));
+  TestFramework r(cluster, in_role("r", "r"));
+  o.scheduler->start();
+  REQUIRE(cluster.run_until([&] { return offered(cluster, o) == 1; }));  // The unreserved half only.
+  r.scheduler->start();
+  auto offer = r.await("OFFERS");
+  REQUIRE(offer);
+  check_reserved_offer((*offer)["offers"]["offers"][0], "r");
+  CHECK(offered(cluster, r) == 1);
+}
+
+TEST_CASE("An agent that missed a reservation change while disconnected is sent the master's on re-registering",
+          "[reservations][cluster][agent]") {
+  boost::asio::io_context io;
+  Cluster cluster(io, {.agents = 1, .agent_resources = "cpus:2;mem:1024"});
+  REQUIRE(cluster.start());
+  const std::string agent = agent_id(cluster);
+  // Crashed: the master still knows the agent, disconnected, and reserves on it alone.
+  cluster.agent(0).stop(false);
+  REQUIRE(cluster.run_until([&] { return !cluster.master().core().agent_connected(dcos::AgentId(agent)); }));
+  REQUIRE(operator_reply(cluster, reserve_call(agent, reserved("cpus:1", "r"))).status == 202);
+
+  // The restarted agent reports no reservation; the master's view wins and is checkpointed.
+  REQUIRE(cluster.restart_agent(0));
+  CHECK(agent_reserved_cpus(cluster, "r") == 0);
+  REQUIRE(cluster.run_until([&] { return agent_reserved_cpus(cluster, "r") == 1; }));
+  CHECK(reserved_cpus(cluster, "r") == 1.0);
+  const dcos::agent::Layout layout{cluster.agent(0).config().work_dir};
+  CHECK(std::filesystem::exists(layout.resources_info()));
+}

@@ -103,6 +103,8 @@ class Agent {
   const AgentId& id() const { return id_; }
   size_t running_tasks() const;
   const AgentConfig& config() const { return config_; }
+  // What it offers: its `--resources` with the dynamic reservations the master had it checkpoint.
+  const Resources& total_resources() const { return total_; }
   // Introspection for tests and benchmarks.
   bool executor_subscribed(const FrameworkId& framework, const ExecutorId& executor) const;
   size_t executor_count() const { return runs_.size(); }
@@ -211,6 +213,11 @@ class Agent {
   http::Reply subscribe_executor(const http::Request& request, ExecutorRun& run, const nlohmann::json& subscribe);
   http::Reply executor_update(const http::Request& request, ExecutorRun& run, const v1::TaskStatus& status);
 
+  // Dynamic reservations (checkpointed_resources.cpp): CHECKPOINT_RESOURCES from the master is
+  // written to `Layout::resources_info` before `total_` changes; a restarted agent reads it back.
+  void on_checkpoint_resources(const nlohmann::json& checkpoint);
+  Result<void> recover_checkpointed_resources();
+
   // Checkpointing and recovery (recovery.cpp).
   Layout layout() const { return Layout{config_.work_dir}; }
   void checkpoint_framework(const FrameworkId& framework);
@@ -240,7 +247,9 @@ class Agent {
   boost::asio::any_io_executor executor_;
   Clock& clock_;
   AgentConfig config_;
-  Resources resources_;
+  Resources resources_;     // As configured or detected; what `slave.info` records.
+  Resources checkpointed_;  // Dynamic reservations, as last checkpointed.
+  Resources total_;         // `resources_` with `checkpointed_` applied; reported to the master.
   TimePoint start_time_;
   std::unique_ptr<http::Server> server_;
   std::shared_ptr<http::Client> master_client_;

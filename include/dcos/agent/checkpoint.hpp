@@ -3,6 +3,7 @@
 // agent reads it back (reference/mesos-api.md §8.3; docs/design/agent-recovery.md).
 //
 //   meta/boot_id                                    the boot the agent last ran in
+//   meta/resources/resources.info                   its dynamic reservations (v1 Resource array)
 //   meta/slaves/latest                              the agent id (text)
 //   meta/slaves/<aid>/slave.info                    {hostname, port, resources, attributes}
 //   meta/slaves/<aid>/frameworks/<fid>/framework.info                      FrameworkInfo
@@ -29,6 +30,7 @@
 #include "dcos/agent/process.hpp"
 #include "dcos/common/ids.hpp"
 #include "dcos/common/result.hpp"
+#include "dcos/resources/resources.hpp"
 #include "dcos/v1/framework_info.hpp"
 #include "dcos/v1/task.hpp"
 
@@ -41,6 +43,8 @@ struct Layout {
   std::string meta() const { return work_dir + "/meta"; }
   std::string boot_id() const { return meta() + "/boot_id"; }
   std::string latest_agent() const { return meta() + "/slaves/latest"; }
+  // Not under the agent id (Mesos's `paths::getResourcesInfoPath`): reservations outlive it.
+  std::string resources_info() const { return meta() + "/resources/resources.info"; }
   std::string agent_meta(const AgentId& a) const;
   std::string agent_info(const AgentId& a) const { return agent_meta(a) + "/slave.info"; }
   std::string framework_meta(const AgentId& a, const FrameworkId& f) const;
@@ -122,6 +126,12 @@ struct RecoveredState {
 // Reads everything `Layout` describes. Nullopt when there is no checkpointed agent. With
 // `strict`, any unreadable or corrupt file is an error; without, the entry is skipped and counted.
 Result<std::optional<RecoveredState>> recover_checkpoint(const Layout& layout, bool strict);
+
+// The agent's total: `declared` (its `--resources`) with each of its checkpointed dynamic
+// reservations applied, i.e. the resource under the dynamic reservations taken out and the
+// reserved one put in (Mesos's `applyCheckpointedResources`). Fails when `declared` does not
+// hold what a reservation was made on. Pure.
+Result<Resources> apply_checkpointed_resources(const Resources& declared, const Resources& checkpointed);
 
 // "exit 3" / "signal 9" (what the command-task wrapper writes) as a wait status.
 std::optional<int> parse_exit_status(std::string_view text);
