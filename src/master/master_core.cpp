@@ -6,6 +6,7 @@
 
 #include "dcos/common/log.hpp"
 #include "dcos/common/uuid.hpp"
+#include "dcos/master/offer_filters.hpp"
 
 namespace dcos::master {
 
@@ -57,6 +58,11 @@ SubscribeOutcome MasterCore::subscribe(v1::FrameworkInfo info, std::optional<Fra
   SubscribeOutcome outcome;
   if (auto problem = v1::framework_info_problem(info); !problem.empty()) {
     outcome.error = problem;
+    return outcome;
+  }
+  auto options = framework_options(info);
+  if (!options) {
+    outcome.error = options.error().message;
     return outcome;
   }
   if (info.user == "root" && !options_.root_submissions) {
@@ -119,6 +125,8 @@ SubscribeOutcome MasterCore::subscribe(v1::FrameworkInfo info, std::optional<Fra
     allocator().add_framework(framework->id, framework->info.effective_roles(), true);
     log::get("master")->info("framework registered framework={} name={}", framework->id, framework->info.name);
   }
+  // Roles (which may change on re-subscription) and `offer_filters`.
+  allocator().update_framework(framework->id, framework->info.effective_roles(), std::move(*options));
   framework->connected = true;
   framework->active = true;
   framework->stream_id = stream_id;
@@ -521,6 +529,8 @@ CallOutcome MasterCore::update_framework(const FrameworkId& id, v1::FrameworkInf
   if (info.user != framework.info.user) return CallOutcome::bad("Updating 'FrameworkInfo.user' is unsupported");
   if (info.checkpoint != framework.info.checkpoint) return CallOutcome::bad("Updating 'FrameworkInfo.checkpoint' is unsupported");
   if (info.principal != framework.info.principal) return CallOutcome::bad("Changing framework's principal is not allowed");
+  auto options = framework_options(info);
+  if (!options) return CallOutcome::bad(options.error().message);
   const auto roles = info.effective_roles();
   for (const auto& role : suppressed_roles) {
     if (std::find(roles.begin(), roles.end(), role) == roles.end()) {
@@ -533,9 +543,9 @@ CallOutcome MasterCore::update_framework(const FrameworkId& id, v1::FrameworkInf
     for (const OfferId& offer : std::vector<OfferId>(framework.offers.begin(), framework.offers.end())) {
       if (std::find(roles.begin(), roles.end(), offers_.at(offer).role) == roles.end()) rescind_offer(offer, true);
     }
-    allocator().update_framework(id, roles, {});
     log::get("master")->info("framework roles updated framework={} roles={}", id, fmt::join(roles, ","));
   }
+  allocator().update_framework(id, roles, std::move(*options));
   framework.info = std::move(info);
   allocator().revive(id, {});
   if (!suppressed_roles.empty()) allocator().suppress(id, suppressed_roles);
