@@ -78,6 +78,28 @@ TEST_CASE("checkpoint paths follow the reference layout", "[agent][core]") {
   CHECK(layout.sandbox(a, f, e, "C") == "/w/slaves/A/frameworks/F/executors/E/runs/C");
 }
 
+TEST_CASE("checkpointed dynamic reservations apply to the declared resources, or fail when they do not fit",
+          "[agent][core][reservations]") {
+  const dcos::Resources declared = dcos::parse_resources("cpus:2;mem:1024;cpus(eng):1").value();
+  auto dynamic = [](const std::string& text, const std::string& role) {
+    const dcos::Resources plain = dcos::parse_resources(text).value();
+    dcos::Resources out;
+    for (const dcos::Resource& r : plain) out += r.pushed({true, role, "ops", {}});
+    return out;
+  };
+  const dcos::Resources checkpointed = dynamic("cpus:1;mem:256", "r") + dynamic("cpus(eng):1", "eng/web");
+  auto total = apply_checkpointed_resources(declared, checkpointed);
+  REQUIRE(total);
+  CHECK(*total == dcos::parse_resources("cpus:1;mem:768").value() + checkpointed);
+  CHECK(apply_checkpointed_resources(declared, {}).value() == declared);
+  // More than declared: the agent's resources changed under its reservations.
+  auto too_much = apply_checkpointed_resources(declared, dynamic("cpus:3", "r"));
+  REQUIRE_FALSE(too_much);
+  CHECK_THAT(too_much.error().message, Catch::Contains("do not fit"));
+  CHECK_FALSE(apply_checkpointed_resources(declared, dcos::parse_resources("cpus(eng):1").value()));  // Not dynamic.
+  CHECK(Layout{"/w"}.resources_info() == "/w/meta/resources/resources.info");
+}
+
 TEST_CASE("write_atomically replaces a file whole and leaves no temporary behind", "[agent][shell]") {
   const std::string dir = dcos::testing::make_temp_dir();
   const std::string path = dir + "/deep/er/file.info";

@@ -133,3 +133,48 @@ TEST_CASE("UNRESERVE pops dynamic reservations and refuses static ones", "[reser
   CHECK_THAT(error_of(unreserve_conversion(dynamic("cpus:2", "eng").allocated_to("eng"), eng, "eng", offered)),
              Catch::Contains("is not in the offered"));
 }
+
+TEST_CASE("An operator's RESERVE_RESOURCES converts unallocated resources; bad ones are refused with why",
+          "[reservations][unit]") {
+  using dcos::master::operator_reserve_conversion;
+  auto conversion = operator_reserve_conversion(dynamic("cpus:1;mem:256", "eng", "ops"), {});
+  REQUIRE(conversion);
+  CHECK(conversion->from == R("cpus:1;mem:256"));
+  CHECK(conversion->to == dynamic("cpus:1;mem:256", "eng", "ops"));
+  // Refining a static reservation for a subrole; any principal (no authentication).
+  auto refined = operator_reserve_conversion(dynamic("cpus(eng):1", "eng/web", "anyone"), {});
+  REQUIRE(refined);
+  CHECK(refined->from == R("cpus(eng):1"));
+  // Re-reservation: `source` is what converts; same resources under the dynamic reservations.
+  auto moved = operator_reserve_conversion(dynamic("cpus:1", "b"), dynamic("cpus:1", "a"));
+  REQUIRE(moved);
+  CHECK(moved->from == dynamic("cpus:1", "a"));
+  CHECK(moved->to == dynamic("cpus:1", "b"));
+
+  auto error = [](const dcos::Result<dcos::master::Conversion>& result) {
+    REQUIRE_FALSE(result);
+    return result.error().message;
+  };
+  CHECK_THAT(error(operator_reserve_conversion({}, {})), Catch::Contains("no resources given"));
+  CHECK_THAT(error(operator_reserve_conversion(R("cpus(eng):1"), {})), Catch::Contains("not dynamically reserved"));
+  CHECK_THAT(error(operator_reserve_conversion(dynamic("cpus:1", "eng").allocated_to("eng"), {})),
+             Catch::Contains("must not have allocation_info"));
+  CHECK_THAT(error(operator_reserve_conversion(dynamic("cpus:1", "-eng"), {})), Catch::Contains("cannot start with '-'"));
+  CHECK_THAT(error(operator_reserve_conversion(dynamic("cpus(eng):1", "ops"), {})), Catch::Contains("must be a subrole"));
+  CHECK_THAT(error(operator_reserve_conversion(dynamic("cpus:1", "b"), dynamic("cpus:2", "a"))),
+             Catch::Contains("must be the same resources"));
+}
+
+TEST_CASE("An operator's UNRESERVE_RESOURCES pops the top reservation; the checkpointed part is the dynamic one",
+          "[reservations][unit]") {
+  using dcos::master::operator_unreserve_conversion;
+  auto conversion = operator_unreserve_conversion(dynamic("cpus(eng):1", "eng/web"));
+  REQUIRE(conversion);
+  CHECK(conversion->to == R("cpus(eng):1"));
+  REQUIRE_FALSE(operator_unreserve_conversion(R("cpus:1")));
+  REQUIRE_FALSE(operator_unreserve_conversion({}));
+
+  const Resources total = R("cpus:1;mem:512;cpus(eng):1") + dynamic("cpus:1;mem:256", "ops") + dynamic("cpus(eng):1", "eng/web");
+  CHECK(dcos::master::dynamically_reserved_part(total) == dynamic("cpus:1;mem:256", "ops") + dynamic("cpus(eng):1", "eng/web"));
+  CHECK(dcos::master::without_dynamic_reservations(total) == R("cpus:2;mem:768;cpus(eng):2"));
+}
