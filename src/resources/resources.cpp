@@ -1,6 +1,7 @@
 #include "dcos/resources/resources.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <cmath>
 #include <iterator>
@@ -230,6 +231,24 @@ Resource Resource::pushed(Reservation reservation) const {
 
 // ---- Resources ----
 
+const std::vector<Resource>& Resources::no_items() {
+  static const std::vector<Resource> none;
+  return none;
+}
+
+std::vector<Resource>& Resources::mutable_items() {
+  if (!items_) {
+    items_ = std::make_shared<std::vector<Resource>>();
+  } else if (items_.use_count() != 1) {
+    items_ = std::make_shared<std::vector<Resource>>(*items_);
+  } else {
+    // The last other copy may have been released by another thread just now: its reads of the
+    // items happen before the writes that follow (the release half is in the count's decrement).
+    std::atomic_thread_fence(std::memory_order_acquire);
+  }
+  return *items_;
+}
+
 Resources::Resources(std::initializer_list<Resource> items) {
   for (const Resource& r : items) *this += r;
 }
@@ -251,10 +270,13 @@ std::vector<Resource>::const_iterator find_addable(const std::vector<Resource>& 
 }  // namespace
 
 bool Resources::contains(const Resources& other) const {
-  for (std::size_t i = 0; i < other.items_.size(); ++i) {
-    const Resource& want = other.items_[i];
-    const auto it = find_addable(items_, want, i);
-    if (it == items_.end()) return false;
+  if (items_ == other.items_) return true;  // Copies of one another.
+  const std::vector<Resource>& mine = items();
+  const std::vector<Resource>& theirs = other.items();
+  for (std::size_t i = 0; i < theirs.size(); ++i) {
+    const Resource& want = theirs[i];
+    const auto it = find_addable(mine, want, i);
+    if (it == mine.end()) return false;
     switch (want.type) {
       case ValueType::scalar:
         if (round_scalar(it->scalar - want.scalar) < 0) return false;
@@ -272,10 +294,12 @@ bool Resources::contains(const Resources& other) const {
 
 Resources& Resources::operator+=(const Resource& r) {
   if (r.empty()) return *this;
-  auto it = std::find_if(items_.begin(), items_.end(), [&](const Resource& mine) { return mine.addable(r); });
-  if (it == items_.end()) {
-    items_.push_back(r);
-    if (r.type == ValueType::scalar) items_.back().scalar = round_scalar(r.scalar);
+  // `r` may be one of the items shared with another copy: unsharing leaves those to that copy.
+  std::vector<Resource>& items = mutable_items();
+  auto it = std::find_if(items.begin(), items.end(), [&](const Resource& mine) { return mine.addable(r); });
+  if (it == items.end()) {
+    items.push_back(r);
+    if (r.type == ValueType::scalar) items.back().scalar = round_scalar(r.scalar);
     return *this;
   }
   switch (r.type) {
@@ -287,14 +311,19 @@ Resources& Resources::operator+=(const Resource& r) {
 }
 
 Resources& Resources::operator+=(const Resources& other) {
-  for (const Resource& r : other.items_) *this += r;
+  if (other.empty()) return *this;
+  if (empty()) return *this = other;  // Shares `other`'s items.
+  for (const Resource& r : other.items()) *this += r;
   return *this;
 }
 
 Resources& Resources::operator-=(const Resources& other) {
   DCOS_ASSERT(contains(other));
-  for (const Resource& cut : other.items_) {
-    auto it = std::find_if(items_.begin(), items_.end(), [&](const Resource& r) { return r.addable(cut); });
+  if (other.empty()) return *this;
+  if (items_ == other.items_) return *this = Resources{};
+  std::vector<Resource>& items = mutable_items();
+  for (const Resource& cut : other.items()) {
+    auto it = std::find_if(items.begin(), items.end(), [&](const Resource& r) { return r.addable(cut); });
     switch (cut.type) {
       case ValueType::scalar: it->scalar = round_scalar(it->scalar - cut.scalar); break;
       case ValueType::ranges: it->ranges -= cut.ranges; break;
@@ -302,8 +331,9 @@ Resources& Resources::operator-=(const Resources& other) {
         for (const auto& item : cut.set) it->set.erase(item);
         break;
     }
-    if (it->empty()) items_.erase(it);
+    if (it->empty()) items.erase(it);
   }
+  if (items.empty()) items_.reset();
   return *this;
 }
 
@@ -313,7 +343,7 @@ bool Resources::operator==(const Resources& other) const {
 
 double Resources::scalar(std::string_view name) const {
   double total = 0;
-  for (const Resource& r : items_) {
+  for (const Resource& r : items()) {
     if (r.name == name && r.type == ValueType::scalar) total += r.scalar;
   }
   return round_scalar(total);
@@ -321,7 +351,7 @@ double Resources::scalar(std::string_view name) const {
 
 std::optional<Ranges> Resources::ranges(std::string_view name) const {
   std::optional<Ranges> out;
-  for (const Resource& r : items_) {
+  for (const Resource& r : items()) {
     if (r.name == name && r.type == ValueType::ranges) {
       if (!out) out.emplace();
       *out += r.ranges;
@@ -332,16 +362,17 @@ std::optional<Ranges> Resources::ranges(std::string_view name) const {
 
 std::map<std::string, double> Resources::scalars() const {
   std::map<std::string, double> out;
-  for (const Resource& r : items_) {
+  for (const Resource& r : items()) {
     if (r.type == ValueType::scalar) out[r.name] = round_scalar(out[r.name] + r.scalar);
   }
   return out;
 }
 
 Resources Resources::allocated_to(const std::string& role) const& {
+  if (empty()) return {};
   Resources out;
-  out.items_.reserve(items_.size());
-  for (Resource r : items_) {
+  out.mutable_items().reserve(items_->size());
+  for (Resource r : *items_) {
     r.allocation_role = role;
     out += r;
   }
@@ -360,15 +391,18 @@ bool one_allocation_role(const std::vector<Resource>& items) {
 }  // namespace
 
 Resources Resources::allocated_to(const std::string& role) && {
-  if (!one_allocation_role(items_)) return std::as_const(*this).allocated_to(role);
-  for (Resource& r : items_) r.allocation_role = role;
+  if (empty()) return {};
+  if (!one_allocation_role(*items_)) return std::as_const(*this).allocated_to(role);
+  if (items_->front().allocation_role == role) return std::move(*this);  // Shared or not, as it is.
+  for (Resource& r : mutable_items()) r.allocation_role = role;
   return std::move(*this);
 }
 
 Resources Resources::unallocated() const& {
+  if (empty()) return {};
   Resources out;
-  out.items_.reserve(items_.size());
-  for (Resource r : items_) {
+  out.mutable_items().reserve(items_->size());
+  for (Resource r : *items_) {
     r.allocation_role.reset();
     out += r;
   }
@@ -376,14 +410,16 @@ Resources Resources::unallocated() const& {
 }
 
 Resources Resources::unallocated() && {
-  if (!one_allocation_role(items_)) return std::as_const(*this).unallocated();
-  for (Resource& r : items_) r.allocation_role.reset();
+  if (empty()) return {};
+  if (!one_allocation_role(*items_)) return std::as_const(*this).unallocated();
+  if (!items_->front().allocation_role) return std::move(*this);
+  for (Resource& r : mutable_items()) r.allocation_role.reset();
   return std::move(*this);
 }
 
 Resources Resources::allocatable_to(const std::string& role) const {
   Resources out;
-  for (const Resource& r : items_) {
+  for (const Resource& r : items()) {
     if (r.role == "*" || r.role == role) out += r;
   }
   return out;
@@ -394,7 +430,7 @@ nlohmann::json Resources::summary() const {
   for (const auto& [name, value] : scalars()) out[name] = value;
   std::map<std::string, Ranges> ranges;
   std::map<std::string, std::set<std::string>> sets;
-  for (const Resource& r : items_) {
+  for (const Resource& r : items()) {
     if (r.type == ValueType::ranges) ranges[r.name] += r.ranges;
     if (r.type == ValueType::set) sets[r.name].insert(r.set.begin(), r.set.end());
   }
@@ -405,7 +441,7 @@ nlohmann::json Resources::summary() const {
 
 std::string Resources::to_string() const {
   std::string out;
-  for (const Resource& r : items_) {
+  for (const Resource& r : items()) {
     if (!out.empty()) out += ';';
     out += r.name;
     if (r.role != "*") out += "(" + r.role + ")";

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -87,16 +88,21 @@ struct Resource {
 };
 
 // A normalized collection: at most one entry per (name, type, role, allocation role), no empties.
+// A value type whose copies share their items until one of them changes (copy on write): a copy
+// costs no allocation, so an offer and the allocator's record of it can hold the same items.
+// As for any value type, distinct objects may be used from distinct threads, one object from
+// one thread at a time.
 class Resources {
  public:
   Resources() = default;
   Resources(std::initializer_list<Resource> items);
   explicit Resources(std::vector<Resource> items);
 
-  const std::vector<Resource>& items() const { return items_; }
-  bool empty() const { return items_.empty(); }
-  auto begin() const { return items_.begin(); }
-  auto end() const { return items_.end(); }
+  // Valid until this object changes or is destroyed.
+  const std::vector<Resource>& items() const { return items_ ? *items_ : no_items(); }
+  bool empty() const { return !items_; }
+  auto begin() const { return items().begin(); }
+  auto end() const { return items().end(); }
 
   // True when every item of `other` is covered by an addable item here.
   bool contains(const Resources& other) const;
@@ -128,7 +134,11 @@ class Resources {
   std::string to_string() const;
 
  private:
-  std::vector<Resource> items_;
+  static const std::vector<Resource>& no_items();
+  // The items, unshared first if another copy holds them too (allocated if there are none).
+  std::vector<Resource>& mutable_items();
+  // Null when empty (so `empty()` reads no further), else never empty; never changed while shared.
+  std::shared_ptr<std::vector<Resource>> items_;
 };
 
 // Parses the agent's `--resources`: `cpus:4;mem:8192;ports:[31000-32000];bugs(eng):{a,b}`, or a
