@@ -21,22 +21,37 @@ struct DrfSorter::Node {
   bool virtual_leaf = false;  // "eng/.": the client "eng" beside its children.
   bool active = false;        // Leaves only.
   bool ordered = false;       // In `parent->order`, at `position`.
-  std::set<Node*, Order>::iterator position;
+  std::set<Key, Order>::iterator position;
   long active_leaves = 0;  // Active clients in the subtree (a leaf: 0 or 1).
   double weight = 1;
   Quantities allocation;  // Of the whole subtree.
   std::string name;       // Last path component, or "." for a virtual leaf.
   std::string path;       // Full path ("eng/web", "eng/.").
   std::vector<std::unique_ptr<Node>> children;  // Sorted by name; `rank` is the index.
-  std::set<Node*, Order> order;                 // Children with `active_leaves > 0`, in DRF order.
+  std::set<Key, Order> order;                   // Children with `active_leaves > 0`, in DRF order.
 };
 
-bool DrfSorter::Order::operator()(const Node* a, const Node* b) const {
-  if (a->share != b->share) return a->share < b->share;
-  if (a->count != b->count) return a->count < b->count;
+bool DrfSorter::Order::operator()(const Key& a, const Key& b) const {
+  if (a.share != b.share) return a.share < b.share;
+  if (a.count != b.count) return a.count < b.count;
   // Siblings share their path up to their names, so name order is path order (Mesos's tie-break).
-  return a->rank < b->rank;
+  return a.rank < b.rank;
 }
+
+DrfSorter::Key DrfSorter::key_of(Node* node) { return Key{node->share, node->count, node->rank, node}; }
+
+namespace {
+
+// Sets `rank` of the children from `first` on to their index, in their keys too.
+template <typename Children, typename Iterator>
+void renumber(Children& children, Iterator first) {
+  for (auto it = first; it != children.end(); ++it) {
+    (*it)->rank = static_cast<std::uint64_t>(it - children.begin());
+    if ((*it)->ordered) (*it)->position->rank = (*it)->rank;
+  }
+}
+
+}  // namespace
 
 DrfSorter::DrfSorter(Paths paths) : paths_(paths), root_(std::make_unique<Node>()) { root_->leaf = false; }
 DrfSorter::~DrfSorter() = default;
@@ -60,9 +75,7 @@ DrfSorter::Node* DrfSorter::adopt(Node* parent, std::unique_ptr<Node> child) {
   it = parent->children.insert(it, std::move(child));
   // Ranks of later siblings move up by one: their order among themselves (and so in any ordered
   // set) is unchanged.
-  for (auto next = it; next != parent->children.end(); ++next) {
-    (*next)->rank = static_cast<std::uint64_t>(next - parent->children.begin());
-  }
+  renumber(parent->children, it);
   return it->get();
 }
 
@@ -71,7 +84,7 @@ void DrfSorter::disown(Node* parent, const Node* child) {
                          [&](const std::unique_ptr<Node>& c) { return c.get() == child; });
   DCOS_ASSERT(it != parent->children.end());
   it = parent->children.erase(it);
-  for (; it != parent->children.end(); ++it) (*it)->rank = static_cast<std::uint64_t>(it - parent->children.begin());
+  renumber(parent->children, it);
 }
 
 double DrfSorter::weight_of(std::string_view path) const {
@@ -109,6 +122,7 @@ void DrfSorter::rekey(Node* node, Change&& change) {
   }
   auto handle = node->parent->order.extract(node->position);
   change();
+  handle.value() = key_of(node);
   node->position = node->parent->order.insert(std::move(handle)).position;
 }
 
@@ -118,7 +132,7 @@ void DrfSorter::add_active_leaves(Node* from, long delta) {
     current->active_leaves += delta;
     DCOS_ASSERT(current->active_leaves >= 0);
     if (before == 0 && current->active_leaves > 0) {
-      current->position = current->parent->order.insert(current).first;
+      current->position = current->parent->order.insert(key_of(current)).first;
       current->ordered = true;
     } else if (before > 0 && current->active_leaves == 0) {
       current->parent->order.erase(current->position);
@@ -163,7 +177,7 @@ DrfSorter::Client DrfSorter::add(std::string_view path) {
       Node* placed = adopt(current, std::move(dot));
       clients_[placed->client] = placed;
       if (placed->active_leaves > 0) {
-        placed->position = current->order.insert(placed).first;
+        placed->position = current->order.insert(key_of(placed)).first;
         placed->ordered = true;
       }
     }
@@ -313,7 +327,7 @@ void DrfSorter::refresh() {
     }
     for (const auto& child : node->children) {
       if (child->active_leaves == 0) continue;
-      child->position = node->order.insert(child.get()).first;
+      child->position = node->order.insert(key_of(child.get())).first;
       child->ordered = true;
     }
   };
@@ -324,7 +338,8 @@ void DrfSorter::refresh() {
 void DrfSorter::visit_impl(void* context, Callback callback) {
   if (dirty_) refresh();
   auto walk = [&](auto& self, const Node* node) -> bool {
-    for (const Node* child : node->order) {
+    for (const Key& key : node->order) {
+      const Node* child = key.node;
       if (child->leaf ? !callback(context, child->client) : !self(self, child)) return false;
     }
     return true;
