@@ -51,7 +51,13 @@ asio::awaitable<Result<void>> LogStorage::start() {
     co_await timer.async_wait(asio::use_awaitable);
   }
   ++starts_;
+  if (auto caught_up = co_await catch_up_to(position); !caught_up) co_return caught_up;
+  started_ = true;
+  log_->info("log storage started writer position={} names={} starts={}", position, snapshots_.size(), starts_);
+  co_return Result<void>();
+}
 
+asio::awaitable<Result<void>> LogStorage::catch_up_to(LogPosition position) {
   Result<LogPosition> begin = co_await reader_.beginning();
   if (!begin) co_return tl::unexpected(begin.error());
   if (!index_ || *index_ < *begin || *index_ > position + 1) {
@@ -61,11 +67,7 @@ asio::awaitable<Result<void>> LogStorage::start() {
     index_ = *begin;
   }
   truncated_ = std::max(truncated_, *begin);
-  if (*index_ <= position) {
-    if (auto replayed = co_await replay(position); !replayed) co_return replayed;
-  }
-  started_ = true;
-  log_->info("log storage started writer position={} names={} starts={}", position, snapshots_.size(), starts_);
+  if (*index_ <= position) co_return co_await replay(position);
   co_return Result<void>();
 }
 
@@ -100,10 +102,14 @@ asio::awaitable<Result<bool>> LogStorage::append(std::string bytes, const std::s
     co_return true;
   }
   // Displaced by another writer (or, defensively, something we have not replayed sits below our
-  // append). Whether our append is in the log, and what else is, replaying tells.
-  log_->info("log storage writer displaced during {}; restarting", what);
+  // append). Whether our append is in the log, and what else is, replaying tells. Learn it as a
+  // reader: electing ourselves again would displace the other writer in turn and fail its next
+  // write, so two masters would bring each other down. The next operation starts the writer.
+  log_->info("log storage writer displaced during {}; catching up as a reader", what);
   started_ = false;
-  if (auto restarted = co_await start(); !restarted) co_return tl::unexpected(restarted.error());
+  Result<LogPosition> end = co_await reader_.catch_up();
+  if (!end) co_return tl::unexpected(end.error());
+  if (auto caught_up = co_await catch_up_to(*end); !caught_up) co_return tl::unexpected(caught_up.error());
   co_return false;
 }
 

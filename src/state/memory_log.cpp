@@ -56,6 +56,8 @@ asio::awaitable<Result<LogPosition>> MemoryLog::ending() {
   co_return end_;
 }
 
+asio::awaitable<Result<LogPosition>> MemoryLog::catch_up() { co_return co_await ending(); }
+
 asio::awaitable<Result<std::optional<LogPosition>>> MemoryLog::Writer::start() {
   co_await log_.maybe_yield();
   std::lock_guard lock(log_.mutex_);

@@ -58,6 +58,13 @@ asio::awaitable<Result<LogPosition>> ReplicatedLogAdapter::ending() {
   co_return co_await detail::await_completion<Result<LogPosition>>(std::move(start));
 }
 
+asio::awaitable<Result<LogPosition>> ReplicatedLogAdapter::catch_up() {
+  auto start = [this](Completion<Result<Position>> done) {
+    log_.catch_up([done = std::move(done)](Result<Position> end) { done(std::move(end)); });
+  };
+  co_return co_await detail::await_completion<Result<Position>>(std::move(start));
+}
+
 asio::awaitable<Result<std::optional<LogPosition>>> ReplicatedLogAdapter::start() {
   auto start = [this](Completion<Result<Position>> done) {
     log_.start([done = std::move(done)](Result<Position> elected) { done(std::move(elected)); });

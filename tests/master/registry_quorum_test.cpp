@@ -31,25 +31,25 @@ std::uint16_t free_port() {
   return acceptor.local_endpoint().port();
 }
 
-// Three replica addresses; the first is the master's, the other two are opened here.
+// Three replica addresses; the first `masters` are masters', the others are opened here.
 struct RegistryEnsemble {
-  RegistryEnsemble() : directory(make_temp_dir("dcos-quorum")) {
+  explicit RegistryEnsemble(std::size_t masters = 1) : directory(make_temp_dir("dcos-quorum")) {
     for (int i = 0; i < 3; ++i) ports.push_back(free_port());
     for (std::uint16_t port : ports) addresses.push_back(fmt::format("127.0.0.1:{}", port));
-    for (std::size_t i = 1; i < ports.size(); ++i) standalone.push_back(open_replica(i));
+    for (std::size_t i = masters; i < ports.size(); ++i) standalone.push_back(open_replica(i));
   }
   ~RegistryEnsemble() {
     standalone.clear();
     std::filesystem::remove_all(directory);
   }
 
-  std::unique_ptr<rl::Log> open_replica(std::size_t i) const {
+  std::unique_ptr<rl::Log> open_replica(std::size_t i, std::string path = {}) const {
     auto ensemble = rl::make_ensemble(addresses, {boost::asio::ip::make_address("127.0.0.1"), ports[i]});
     REQUIRE(ensemble);
     rl::LogOptions options;
     options.self = ensemble->self;
     options.replicas = ensemble->replicas;
-    options.path = fmt::format("{}/replica-{}", directory, i);
+    options.path = path.empty() ? fmt::format("{}/replica-{}", directory, i) : path;
     options.quorum = 2;
     options.tick = 20ms;
     auto log = rl::Log::open(options);
@@ -57,19 +57,19 @@ struct RegistryEnsemble {
     return std::move(*log);
   }
 
-  // The master's replica is the first address; its registry is on the log, not in memory.
-  void configure(master::MasterConfig& config) const {
+  // Master `i`'s replica is address `i`; its registry is on the log, not in memory.
+  void configure(master::MasterConfig& config, std::size_t i = 0) const {
     config.registry_storage = nullptr;
     config.registry = "replicated_log";
     config.log_replicas = addresses;
-    config.log_port = ports[0];
+    config.log_port = ports[i];
     config.quorum = 2;
   }
 
   std::string directory;
   std::vector<std::uint16_t> ports;
   std::vector<std::string> addresses;
-  std::vector<std::unique_ptr<rl::Log>> standalone;  // Replicas 1 and 2.
+  std::vector<std::unique_ptr<rl::Log>> standalone;  // Replicas `masters`.. 2.
 };
 
 // The weight of "eng" in the registry the master last stored or recovered.
@@ -136,6 +136,57 @@ TEST_CASE("with --quorum=2 the registry takes writes with one replica down, and 
   REQUIRE(cluster.run_until([&] { return fatal.has_value(); }));
   CHECK(fatal->code == Errc::timed_out);
   CHECK(cluster.master().registrar()->stats().stores == stores);
+}
+
+TEST_CASE("a second master on the registry's ensemble takes the registry over, and the first steps down at its next store",
+          "[registrar][replicated_log][shell]") {
+  RegistryEnsemble ensemble(2);  // Masters' replicas 0 and 1, a standalone replica 2.
+  boost::asio::io_context io;
+  ManualClock clock;
+  std::vector<std::optional<Error>> fatal(2);
+  std::vector<std::unique_ptr<master::Master>> masters;
+  // A brand-new log is initialised only when all three replicas answer: the second master's
+  // replica serves in its directory while the first master recovers, then the master takes it.
+  auto work_dir = [&](std::size_t i) { return fmt::format("{}/master-{}", ensemble.directory, i); };
+  auto stand_in = ensemble.open_replica(1, work_dir(1) + "/replicated_log");
+  for (std::size_t i = 0; i < 2; ++i) {
+    if (i == 1) stand_in.reset();  // Releases the LevelDB directory.
+    master::MasterConfig config;
+    config.port = 0;
+    config.work_dir = work_dir(i);
+    ensemble.configure(config, i);
+    config.on_fatal = [&fatal, i](const Error& error) { fatal[i] = error; };
+    masters.push_back(std::make_unique<master::Master>(io.get_executor(), clock, config));
+    REQUIRE(masters.back()->start());
+    REQUIRE(run_until(io, [&] { return masters.back()->recovered(); }));
+  }
+  // The second recovery elected its own writer and stored its master info over the first's.
+  CHECK(masters[1]->registrar()->registry().master_info["id"] == masters[1]->id());
+
+  auto update_weights = [&](master::Master& master, double weight) {
+    auto client = http::Client::create(io.get_executor(), {"127.0.0.1", master.port()});
+    std::optional<Result<http::Response>> reply;
+    client->send(http::make_post({"127.0.0.1", master.port()}, "/api/v1", update_weight(weight).dump()),
+                 [&](Result<http::Response> r) { reply = std::move(r); });
+    REQUIRE(run_until(io, [&] { return reply.has_value(); }));
+    REQUIRE(*reply);
+    CHECK((*reply)->result() == http::Status::ok);
+    client->close();
+  };
+  update_weights(*masters[0], 5.0);  // Answered at once; the store finds the registry moved on.
+  REQUIRE(run_until(io, [&] { return fatal[0].has_value(); }));
+  CHECK(fatal[0]->code == Errc::conflict);
+  update_weights(*masters[1], 6.0);
+  REQUIRE(run_until(io, [&] {
+    const auto& weights = masters[1]->registrar()->registry().weights;
+    return weights.contains("eng") && weights.at("eng") == 6.0;
+  }));
+  CHECK_FALSE(fatal[1]);
+  for (auto& master : masters) master->stop();
+  io.poll();
+  masters.clear();
+  io.restart();
+  io.poll();
 }
 
 TEST_CASE("a master refuses a registry log ensemble that cannot keep one log", "[registrar][replicated_log][shell]") {

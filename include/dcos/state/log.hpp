@@ -33,6 +33,10 @@ class LogReader {
   virtual boost::asio::awaitable<Result<LogPosition>> beginning() = 0;
   // The last position written.
   virtual boost::asio::awaitable<Result<LogPosition>> ending() = 0;
+  // Learns every position the other replicas hold up to the highest end a quorum of them
+  // reports, and returns that end: everything up to it is readable here (Mesos
+  // `Log::Reader::catchup`). Elects nobody, so a writer elsewhere stays the writer.
+  virtual boost::asio::awaitable<Result<LogPosition>> catch_up() = 0;
 };
 
 // One writer; at most one writer of a log is valid at a time, the one that started last.

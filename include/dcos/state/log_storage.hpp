@@ -6,10 +6,11 @@
 // The storage is the log's writer. The first operation starts the writer and replays the log;
 // later ones use the map. Operations are serialised (one at a time, in arrival order). When an
 // append finds the writer displaced by another (another master became the writer), the storage
-// starts again and replays what the other writer appended; the operation then reports whether
-// its own append made it into the log (it recognises it by the entry's fresh uuid), so a
-// displaced set is true only if it really took effect and false otherwise (a conflict: fetch
-// again). A `get` answers from the map and so may be stale while another writer is active;
+// catches up as a reader, without electing itself (which would displace the other writer in
+// turn), and replays what the other writer appended; the operation then reports whether its
+// own append made it into the log (it recognises it by the entry's fresh uuid), so a displaced
+// set is true only if it really took effect and false otherwise (a conflict: fetch again). The
+// next operation starts the writer again. A `get` answers from the map and so may be stale while another writer is active;
 // the next set then finds out.
 //
 // Log positions below the oldest live snapshot hold only superseded operations; the storage
@@ -63,6 +64,9 @@ class LogStorage final : public Storage {
 
   // Requires the mutex. Starts the writer unless started, and replays up to its position.
   boost::asio::awaitable<Result<void>> start();
+  // Requires the mutex. Replays from what was replayed through `position`, or afresh from the
+  // log's beginning when another writer truncated past it.
+  boost::asio::awaitable<Result<void>> catch_up_to(LogPosition position);
   boost::asio::awaitable<Result<void>> replay(LogPosition to);
   // Requires the mutex and a started writer. Appends `bytes`; true when this writer appended
   // it, false when it was displaced (the storage has started again and replayed the log).

@@ -27,6 +27,8 @@ class MemoryLog final : public LogReader {
   boost::asio::awaitable<Result<std::vector<LogEntry>>> read(LogPosition from, LogPosition to) override;
   boost::asio::awaitable<Result<LogPosition>> beginning() override;
   boost::asio::awaitable<Result<LogPosition>> ending() override;
+  // Everything is learned at once in memory: the end.
+  boost::asio::awaitable<Result<LogPosition>> catch_up() override;
 
   // Faults for tests. The next append, by any writer, is written but its writer is told it was
   // demoted (the Paxos outcome "unknown": a quorum accepted, then a rival's election adopted it).

@@ -31,6 +31,7 @@ class ReplicatedLogAdapter final : public LogReader, public LogWriter {
   boost::asio::awaitable<Result<std::vector<LogEntry>>> read(LogPosition from, LogPosition to) override;
   boost::asio::awaitable<Result<LogPosition>> beginning() override;
   boost::asio::awaitable<Result<LogPosition>> ending() override;
+  boost::asio::awaitable<Result<LogPosition>> catch_up() override;
 
   boost::asio::awaitable<Result<std::optional<LogPosition>>> start() override;
   boost::asio::awaitable<Result<std::optional<LogPosition>>> append(std::string bytes) override;
