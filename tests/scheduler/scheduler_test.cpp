@@ -5,6 +5,8 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include "support/run_until.hpp"
+
 using namespace std::chrono_literals;
 
 TEST_CASE("a subscription silent for five heartbeat intervals is dropped and renewed", "[scheduler][shell]") {
@@ -35,22 +37,18 @@ TEST_CASE("a subscription silent for five heartbeat intervals is dropped and ren
   callbacks.disconnected = [&](const std::string& why) { disconnects.push_back(why); };
   auto scheduler = dcos::scheduler::Scheduler::create(io.get_executor(), clock, config, callbacks);
   scheduler->start();
-  auto run_until = [&](auto done) {
-    const auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (!done() && std::chrono::steady_clock::now() < deadline) io.run_one_for(20ms);
-    return done();
-  };
-  REQUIRE(run_until([&] { return scheduler->subscribed(); }));
+  using dcos::testing::run_until;
+  REQUIRE(run_until(io, [&] { return scheduler->subscribed(); }));
   CHECK(subscriptions == 1);
 
   clock.advance(74s);  // Under 5 x 15 s: still trusted.
   io.poll();
   CHECK(disconnects.empty());
   clock.advance(1s);
-  REQUIRE(run_until([&] { return !disconnects.empty(); }));
+  REQUIRE(run_until(io, [&] { return !disconnects.empty(); }));
   CHECK(disconnects.front() == "missed heartbeats");
   clock.advance(250ms);  // The first re-subscription backoff.
-  REQUIRE(run_until([&] { return subscriptions == 2; }));
+  REQUIRE(run_until(io, [&] { return subscriptions == 2; }));
   scheduler->stop();
   server.stop();
   io.poll();
