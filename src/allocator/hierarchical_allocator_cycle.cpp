@@ -283,6 +283,10 @@ void HierarchicalAllocator::grant(Index framework_index, Index role_index, Index
   Member& member = role.members[framework_client];
 
   Resources granted;
+  Quantities quantities, unreserved;
+  // Without reservations on the agent, all of its free scalars are unreserved, and counted.
+  const bool counted = &offer == &agent.available && !agent.reserved;
+  if (counted) quantities = unreserved = agent.available_unreserved;
   if (&offer == &agent.available) {
     granted = std::move(agent.available);  // The whole agent: the common case.
     agent.available = Resources{};
@@ -291,8 +295,7 @@ void HierarchicalAllocator::grant(Index framework_index, Index role_index, Index
     agent.available -= granted;
   }
   agent.available_refused = false;
-  Quantities quantities, unreserved;
-  count_scalars(granted, names_, quantities, unreserved);
+  if (!counted) count_scalars(granted, names_, quantities, unreserved);
   agent.available_unreserved -= unreserved;
   available_unreserved_ -= unreserved;
   add_to_roles(role_index, {}, unreserved, true);
