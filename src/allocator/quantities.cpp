@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include "dcos/common/result.hpp"
 
@@ -10,6 +11,13 @@ namespace dcos {
 Milli to_milli(double value) { return static_cast<Milli>(std::llround(value * 1000.0)); }
 
 double from_milli(Milli value) { return static_cast<double>(value) / 1000.0; }
+
+Quantities::Quantities(Quantities&& other) noexcept : values_(std::move(other.values_)) {}
+
+Quantities& Quantities::operator=(Quantities&& other) noexcept {
+  values_ = std::move(other.values_);
+  return *this;
+}
 
 void Quantities::set(std::size_t name, Milli value) {
   DCOS_ASSERT(value >= 0);

@@ -613,12 +613,18 @@ Result<Resource> resource_from_json(const nlohmann::json& j) {
       for (const auto& x : *list) {
         const auto* b = x.is_object() ? member(x, "begin") : nullptr;
         const auto* e = x.is_object() ? member(x, "end") : nullptr;
+        // Each optional tested before the values are compared: with `!begin || !end || *begin >
+        // *end` in one condition GCC 12 warned that `*begin` may be read unset (-Wmaybe-uninitialized).
         const auto begin = b ? json_u64(*b) : std::nullopt;
         const auto end = e ? json_u64(*e) : std::nullopt;
-        if (!begin || !end || *begin > *end) {
+        if (!begin || !end) {
           return fail(Errc::invalid_argument, fmt::format("resource '{}': each range needs begin <= end", r.name));
         }
-        items.push_back({*begin, *end});
+        const std::uint64_t first = *begin, last = *end;
+        if (first > last) {
+          return fail(Errc::invalid_argument, fmt::format("resource '{}': each range needs begin <= end", r.name));
+        }
+        items.push_back({first, last});
       }
     }
     r.ranges = Ranges(std::move(items));

@@ -23,6 +23,12 @@ double from_milli(Milli value);
 class Quantities {
  public:
   Quantities() = default;
+  Quantities(const Quantities&) = default;
+  Quantities& operator=(const Quantities&) = default;
+  // Out of line: inlined into a caller, GCC 12 cannot bound the element count of an inline
+  // `small_vector` buffer and warns (-Wstringop-overread) about a read past its 6 slots.
+  Quantities(Quantities&& other) noexcept;
+  Quantities& operator=(Quantities&& other) noexcept;
 
   Milli get(std::size_t name) const { return name < values_.size() ? values_[name] : 0; }
   void set(std::size_t name, Milli value);
