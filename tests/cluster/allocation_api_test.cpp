@@ -13,19 +13,10 @@ using namespace std::chrono_literals;
 using dcos::testing::Cluster;
 using dcos::testing::TestFramework;
 using dcos::testing::get_json;
+using dcos::testing::operator_reply;
 using nlohmann::json;
 
 namespace {
-
-struct Reply {
-  int status = 0;
-  std::string body;
-};
-
-Reply operator_reply(Cluster& cluster, const json& call) {
-  auto response = dcos::testing::operator_call(cluster, call);
-  return {response.result_int(), response.body()};
-}
 
 json update_weights(const std::map<std::string, double>& weights) {
   json infos = json::array();

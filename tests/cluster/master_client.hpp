@@ -29,6 +29,16 @@ inline http::Response operator_call(Cluster& cluster, const nlohmann::json& call
   return send_to_master(cluster, http::make_post(cluster.master_endpoint(), "/api/v1", call.dump(), content_type));
 }
 
+// An operator call's status code and body, for comparing in one CHECK.
+struct OperatorReply {
+  int status = 0;
+  std::string body;
+};
+inline OperatorReply operator_reply(Cluster& cluster, const nlohmann::json& call) {
+  auto response = operator_call(cluster, call);
+  return {static_cast<int>(response.result_int()), response.body()};
+}
+
 // `GET path`, which must answer 200 with JSON.
 inline nlohmann::json get_json(Cluster& cluster, const std::string& path) {
   auto response = send_to_master(cluster, http::Request{boost::beast::http::verb::get, path, 11});

@@ -14,19 +14,10 @@ using namespace std::chrono_literals;
 using dcos::testing::Cluster;
 using dcos::testing::TestFramework;
 using dcos::testing::get_json;
+using dcos::testing::operator_reply;
 using nlohmann::json;
 
 namespace {
-
-struct Reply {
-  int status = 0;
-  std::string body;
-};
-
-Reply operator_reply(Cluster& cluster, const json& call) {
-  auto response = dcos::testing::operator_call(cluster, call);
-  return {static_cast<int>(response.result_int()), response.body()};
-}
 
 // v1 resources dynamically reserved for `role` by `principal` (post-refinement format).
 json reserved(const std::string& text, const std::string& role, const std::string& principal = "ops") {
@@ -122,7 +113,7 @@ TEST_CASE("RESERVE_RESOURCES: the reservation is offered only to its role, until
 
   // o's offer holds what is reserved: it is rescinded, and o is offered the unreserved rest.
   const json cpu_and_mem = reserved("cpus:1;mem:256", "r");
-  const Reply reply = operator_reply(cluster, reserve_call(agent_id(cluster), cpu_and_mem));
+  const dcos::testing::OperatorReply reply = operator_reply(cluster, reserve_call(agent_id(cluster), cpu_and_mem));
   CHECK(reply.status == 202);
   CHECK(reply.body.empty());
   REQUIRE(o.await("RESCIND"));
@@ -161,7 +152,7 @@ TEST_CASE("RESERVE_RESOURCES and UNRESERVE_RESOURCES refuse bad calls with 400 a
   REQUIRE(cluster.start());
   const std::string agent = agent_id(cluster);
   auto refused = [&](const json& call) {
-    const Reply reply = operator_reply(cluster, call);
+    const dcos::testing::OperatorReply reply = operator_reply(cluster, call);
     CHECK(reply.status == 400);
     return reply.body;
   };
@@ -199,7 +190,7 @@ TEST_CASE("RESERVE_RESOURCES answers 409 when tasks use the resources, after res
   REQUIRE(cluster.run_until([&] { return offered(cluster, f) == 0.5; }));  // What the task leaves.
 
   // 1 cpu is not free even with f's offer of 0.5 given back: 409, and the offer is gone.
-  const Reply conflict = operator_reply(cluster, reserve_call(agent_id(cluster), reserved("cpus:1", "r")));
+  const dcos::testing::OperatorReply conflict = operator_reply(cluster, reserve_call(agent_id(cluster), reserved("cpus:1", "r")));
   CHECK(conflict.status == 409);
   CHECK_THAT(conflict.body, Catch::Contains("does not have cpus:1"));
   REQUIRE(f.await("RESCIND"));
