@@ -42,7 +42,7 @@ ResourceQuantities to_resource_quantities(const Quantities& quantities, const Re
 }  // namespace
 
 HierarchicalAllocator::HierarchicalAllocator(AllocatorOptions options) : options_(std::move(options)) {
-  for (const Resources& minimum : options_.min_allocatable) min_allocatable_.push_back(to_requirement(minimum));
+  for (const Resources& minimum : options_.min_allocatable) min_allocatable_.push_back(to_requirement(minimum, names_));
   for (const std::string& name : options_.fairness_excluded_resources) {
     const std::size_t index = names_.index(name);
     if (excluded_.size() <= index) excluded_.resize(index + 1, false);
@@ -341,6 +341,14 @@ void HierarchicalAllocator::track_reservations(const Resources& total, bool add)
 void HierarchicalAllocator::change_totals(const Resources& total, bool add) {
   const Quantities quantities = scalar_quantities(total, names_);
   if (add) {
+    // Every resource an agent has free entered with its total: flagging the names seen as
+    // ranges or sets here tells the minimum-offer check which amounts to count over resources.
+    for (const Resource& r : total) {
+      if (r.type == ValueType::scalar) continue;
+      const std::size_t name = names_.index(r.name);
+      if (non_scalar_.size() <= name) non_scalar_.resize(name + 1, false);
+      non_scalar_[name] = true;
+    }
     totals_ += quantities;
   } else {
     totals_ -= quantities;
@@ -490,7 +498,7 @@ void HierarchicalAllocator::update_framework(const FrameworkId& id, std::vector<
   framework.min_allocatable.clear();
   for (const auto& [name, minimums] : options.min_allocatable) {
     std::vector<Requirement>& requirements = framework.min_allocatable[intern_role(name)];
-    for (const Resources& minimum : minimums) requirements.push_back(to_requirement(minimum));
+    for (const Resources& minimum : minimums) requirements.push_back(to_requirement(minimum, names_));
   }
   sync_members(index);
   mark_all_dirty();

@@ -216,6 +216,7 @@ class HierarchicalAllocator final : public Allocator {
   std::vector<Requirement> min_allocatable_;
   ResourceNames names_;
   std::vector<bool> excluded_;  // By name index: left out of shares.
+  std::vector<bool> non_scalar_;  // By name index: held as ranges or a set by some agent's total, ever.
 
   std::deque<Framework> frameworks_;
   std::vector<Index> free_frameworks_;

@@ -146,9 +146,16 @@ void HierarchicalAllocator::offer_to_role(Index agent_index, Index role_index, S
     if (available.empty()) return false;
     const Member& member = role.members[framework_client];
     const std::vector<Requirement>& minimum = minimum_for(member, role_index);
+    auto check = [&](const Resources& resources) {
+      // All of an agent without reservations: its scalars are its free unreserved quantities.
+      if (&resources == &agent.available && !agent.reserved) {
+        return allocatable(resources, agent.available_unreserved, non_scalar_, minimum);
+      }
+      return allocatable(resources, minimum);
+    };
     auto allocatable_cached = [&](const Resources& resources, std::optional<bool>& cache) {
-      if (member.own_minimum) return allocatable(resources, minimum);
-      if (!cache) cache = allocatable(resources, minimum);
+      if (member.own_minimum) return check(resources);
+      if (!cache) cache = check(resources);
       return *cache;
     };
     if (!allocatable_cached(available, view_allocatable)) return true;
@@ -159,7 +166,8 @@ void HierarchicalAllocator::offer_to_role(Index agent_index, Index role_index, S
       if (offer == nullptr) return false;
       offer_allocatable.reset();
     }
-    if (!allocatable_cached(*offer, offer_allocatable)) return true;
+    // An offer of the whole view holds this member's minimum: it was just checked.
+    if (offer != &available && !allocatable_cached(*offer, offer_allocatable)) return true;
     if (filtered(agent, member, role_index, *offer, cycle.now)) return true;
     std::optional<std::size_t> request;
     if (member.requesting) {

@@ -4,6 +4,8 @@
 #include <iterator>
 #include <optional>
 
+#include "dcos/common/result.hpp"
+
 namespace dcos {
 
 bool reserved_for(const Resource& resource, std::string_view role) {
@@ -47,6 +49,12 @@ Requirement to_requirement(const Resources& resources) {
   return requirement;
 }
 
+Requirement to_requirement(const Resources& resources, ResourceNames& names) {
+  Requirement requirement = to_requirement(resources);
+  for (const auto& amount : requirement.amounts) requirement.names.push_back(names.index(amount.first));
+  return requirement;
+}
+
 bool holds(const Resources& resources, const Requirement& requirement) {
   return std::all_of(requirement.amounts.begin(), requirement.amounts.end(),
                      [&](const auto& amount) { return quantity_of(resources, amount.first) >= amount.second; });
@@ -56,6 +64,22 @@ bool allocatable(const Resources& resources, const std::vector<Requirement>& min
   if (resources.empty()) return false;
   if (minimums.empty()) return true;
   return std::any_of(minimums.begin(), minimums.end(), [&](const Requirement& r) { return holds(resources, r); });
+}
+
+bool allocatable(const Resources& resources, const Quantities& scalars, const std::vector<bool>& non_scalar,
+                 const std::vector<Requirement>& minimums) {
+  if (resources.empty()) return false;
+  if (minimums.empty()) return true;
+  return std::any_of(minimums.begin(), minimums.end(), [&](const Requirement& requirement) {
+    DCOS_ASSERT(requirement.names.size() == requirement.amounts.size());
+    for (std::size_t i = 0; i < requirement.names.size(); ++i) {
+      const std::size_t name = requirement.names[i];
+      const auto& [text, amount] = requirement.amounts[i];
+      const bool counted = name < non_scalar.size() && non_scalar[name];
+      if ((counted ? quantity_of(resources, text) : scalars.get(name)) < amount) return false;
+    }
+    return true;
+  });
 }
 
 Quantities scalar_quantities(const Resources& resources, ResourceNames& names) {

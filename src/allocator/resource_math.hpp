@@ -28,12 +28,21 @@ Milli quantity_of(const Resources& resources, std::string_view name);
 // One acceptable minimum offer: amounts by name.
 struct Requirement {
   std::vector<std::pair<std::string, Milli>> amounts;
+  std::vector<std::size_t> names;  // Each amount's name index, when made with a `ResourceNames`.
 };
 Requirement to_requirement(const Resources& resources);
+// The same with the names interned in `names`, for the `allocatable` that reads quantities.
+Requirement to_requirement(const Resources& resources, ResourceNames& names);
 // True when `resources` holds every amount of `requirement`.
 bool holds(const Resources& resources, const Requirement& requirement);
 // Mesos's `allocatable`: not empty and, unless `minimums` is empty, holding one of them.
 bool allocatable(const Resources& resources, const std::vector<Requirement>& minimums);
+// The same answer, read from quantities kept beside `resources` instead of counted over them:
+// `scalars` holds the scalar quantities of all of its items (reserved or not, in any allocation
+// role), and `non_scalar` flags by name index every name it may hold as ranges or a set; only
+// the amounts of such names are counted over `resources`. Requires: `minimums` made with names.
+bool allocatable(const Resources& resources, const Quantities& scalars, const std::vector<bool>& non_scalar,
+                 const std::vector<Requirement>& minimums);
 
 // Scalar quantities of all scalar resources / of the unreserved ones.
 Quantities scalar_quantities(const Resources& resources, ResourceNames& names);
