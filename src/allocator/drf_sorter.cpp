@@ -161,7 +161,7 @@ DrfSorter::Client DrfSorter::add(std::string_view path) {
   for (; i < tokens.size(); ++i) {
     if (current != root_.get() && current->leaf) {
       auto dot = std::make_unique<Node>();
-      dot->name = ".";
+      dot->name.push_back('.');  // Not `= "."`: GCC 12 warns (-Wstringop-overflow) on that assign.
       dot->path = current->path + "/.";
       dot->parent = current;
       dot->virtual_leaf = true;
