@@ -120,7 +120,8 @@ TEST_CASE("RESERVE_RESOURCES: the reservation is offered only to its role, until
   REQUIRE(o.await("OFFERS", 2));
   CHECK(offered(cluster, o) == 1);
   CHECK(offered(cluster, o, "mem") == 768);
-  for (const auto& resource : (*o.await("OFFERS", 2))["offers"]["offers"][0]["resources"]) CHECK(resource["role"] == "*");
+  const json second_offers = *o.await("OFFERS", 2);  // Named: a range-for keeps only its outermost temporary.
+  for (const auto& resource : second_offers["offers"]["offers"][0]["resources"]) CHECK(resource["role"] == "*");
   CHECK(reserved_cpus(cluster, "r") == 1.0);
   CHECK(get_json(cluster, "/metrics/snapshot")["master/operations/reserve/finished"] == 1.0);
 
