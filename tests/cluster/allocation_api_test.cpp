@@ -13,6 +13,7 @@ using namespace std::chrono_literals;
 using dcos::testing::Cluster;
 using dcos::testing::TestFramework;
 using dcos::testing::get_json;
+using dcos::testing::outstanding;
 using dcos::testing::operator_reply;
 using nlohmann::json;
 
@@ -32,19 +33,9 @@ json update_quota(const std::string& role, const json& guarantees, const json& l
 }
 
 dcos::v1::FrameworkInfo in_role(std::string name, std::string role, std::optional<std::string> principal = {}) {
-  auto info = TestFramework::info(std::move(name));
-  info.role = std::move(role);
+  auto info = TestFramework::in_role(std::move(name), std::move(role));
   info.principal = std::move(principal);
   return info;
-}
-
-// Outstanding offers of `framework`, from the master's own books.
-std::vector<dcos::master::Offer> outstanding(Cluster& cluster, const TestFramework& framework) {
-  std::vector<dcos::master::Offer> out;
-  for (const auto& [id, offer] : cluster.master().core().offers()) {
-    if (offer.framework_id == *framework.scheduler->framework_id()) out.push_back(offer);
-  }
-  return out;
 }
 
 double offered_cpus(Cluster& cluster, const TestFramework& framework) {

@@ -47,6 +47,13 @@ struct TestFramework {
     return f;
   }
 
+  // `info(name)` in one role (not MULTI_ROLE).
+  static v1::FrameworkInfo in_role(std::string name, std::string role) {
+    v1::FrameworkInfo f = info(std::move(name));
+    f.role = std::move(role);
+    return f;
+  }
+
   // Events of `type` received so far.
   std::vector<nlohmann::json> of(const std::string& type) const {
     std::vector<nlohmann::json> out;
@@ -96,5 +103,14 @@ struct TestFramework {
     return agent;
   }
 };
+
+// Outstanding offers of `framework`, from the master's own books.
+inline std::vector<master::Offer> outstanding(Cluster& cluster, const TestFramework& framework) {
+  std::vector<master::Offer> out;
+  for (const auto& [id, offer] : cluster.master().core().offers()) {
+    if (offer.framework_id == *framework.scheduler->framework_id()) out.push_back(offer);
+  }
+  return out;
+}
 
 }  // namespace dcos::testing

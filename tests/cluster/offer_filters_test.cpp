@@ -22,8 +22,7 @@ json min_cpus(const std::string& role, double cpus) {
 }
 
 dcos::v1::FrameworkInfo in_role(std::string name, std::string role, json offer_filters = nullptr) {
-  auto info = TestFramework::info(std::move(name));
-  info.role = std::move(role);
+  auto info = TestFramework::in_role(std::move(name), std::move(role));
   info.offer_filters = std::move(offer_filters);
   return info;
 }

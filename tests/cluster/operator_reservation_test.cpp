@@ -14,6 +14,7 @@ using namespace std::chrono_literals;
 using dcos::testing::Cluster;
 using dcos::testing::TestFramework;
 using dcos::testing::get_json;
+using dcos::testing::outstanding;
 using dcos::testing::operator_reply;
 using nlohmann::json;
 
@@ -37,20 +38,6 @@ json reserve_call(const std::string& agent, const json& resources) {
 json unreserve_call(const std::string& agent, const json& resources) {
   return {{"type", "UNRESERVE_RESOURCES"},
           {"unreserve_resources", {{"agent_id", {{"value", agent}}}, {"resources", resources}}}};
-}
-
-dcos::v1::FrameworkInfo in_role(std::string name, std::string role) {
-  auto info = TestFramework::info(std::move(name));
-  info.role = std::move(role);
-  return info;
-}
-
-std::vector<dcos::master::Offer> outstanding(Cluster& cluster, const TestFramework& framework) {
-  std::vector<dcos::master::Offer> out;
-  for (const auto& [id, offer] : cluster.master().core().offers()) {
-    if (offer.framework_id == *framework.scheduler->framework_id()) out.push_back(offer);
-  }
-  return out;
 }
 
 double offered(Cluster& cluster, const TestFramework& framework, const std::string& name = "cpus") {
@@ -107,7 +94,7 @@ TEST_CASE("RESERVE_RESOURCES: the reservation is offered only to its role, until
   boost::asio::io_context io;
   Cluster cluster(io, {.agents = 1, .agent_resources = "cpus:2;mem:1024"});
   REQUIRE(cluster.start());
-  TestFramework o(cluster, in_role("o", "o"));
+  TestFramework o(cluster, TestFramework::in_role("o", "o"));
   o.scheduler->start();
   REQUIRE(cluster.run_until([&] { return offered(cluster, o) == 2; }));
 
@@ -126,7 +113,7 @@ TEST_CASE("RESERVE_RESOURCES: the reservation is offered only to its role, until
   CHECK(get_json(cluster, "/metrics/snapshot")["master/operations/reserve/finished"] == 1.0);
 
   // r is offered the reservation, as a dynamic one by "ops".
-  TestFramework r(cluster, in_role("r", "r"));
+  TestFramework r(cluster, TestFramework::in_role("r", "r"));
   r.scheduler->start();
   auto r_offer = r.await("OFFERS");
   REQUIRE(r_offer);
@@ -226,7 +213,7 @@ TEST_CASE("A dynamic reservation survives an agent restart: the agent checkpoint
   CHECK(reserved_cpus(cluster, "r") == 1.0);
 
   // Alone, r is offered all of the agent: the reserved cpu and the unreserved one.
-  TestFramework r(cluster, in_role("r", "r"));
+  TestFramework r(cluster, TestFramework::in_role("r", "r"));
   r.scheduler->start();
   auto offer = r.await("OFFERS");
   REQUIRE(offer);
@@ -247,8 +234,8 @@ TEST_CASE("A dynamic reservation survives a master restart: the agent reports it
   REQUIRE(cluster.run_until([&] { return cluster.master().core().agents().size() == 1 && cluster.agent(0).registered(); }));
   CHECK(reserved_cpus(cluster, "r") == 1.0);
 
-  TestFramework o(cluster, in_role("o", "o"));
-  TestFramework r(cluster, in_role("r", "r"));
+  TestFramework o(cluster, TestFramework::in_role("o", "o"));
+  TestFramework r(cluster, TestFramework::in_role("r", "r"));
   o.scheduler->start();
   REQUIRE(cluster.run_until([&] { return offered(cluster, o) == 1; }));  // The unreserved half only.
   r.scheduler->start();
