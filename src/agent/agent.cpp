@@ -362,6 +362,10 @@ void Agent::on_event(const nlohmann::json& event) {
       on_framework_message(event.at("framework_message"));
     } else if (type == "CHECKPOINT_RESOURCES") {
       on_checkpoint_resources(event.at("checkpoint_resources"));
+    } else if (type == "APPLY_OPERATION") {
+      on_apply_operation(event.at("apply_operation"));
+    } else if (type == "ACKNOWLEDGE_OPERATION_STATUS") {
+      on_acknowledge_operation_status(event.at("acknowledge_operation_status"));
     }
   } catch (const nlohmann::json::exception& e) {
     log::get("agent")->error("malformed event from master type={} error={}", type, e.what());
@@ -387,6 +391,7 @@ void Agent::on_registered(const nlohmann::json& registered) {
   log::get("agent")->info("registered with master agent={} master={}", id_, config_.master.to_string());
   // Whatever the old master (or the agent before a restart) never got acknowledged goes now.
   for (const StatusUpdate& update : updates_.heads(clock_.now())) forward(update);
+  for (const OperationUpdate& update : operation_updates_.all(clock_.now())) send_operation_update(update);
 }
 
 bool Agent::record_update(ExecutorRun* run, const FrameworkId& framework, v1::TaskStatus status) {
@@ -523,6 +528,7 @@ void Agent::post(nlohmann::json call) {
 void Agent::on_retry_tick() {
   if (registered_) {
     for (const StatusUpdate& update : updates_.due(clock_.now())) forward(update);
+    for (const OperationUpdate& update : operation_updates_.due(clock_.now())) send_operation_update(update);
   }
   retry_timer_ = clock_.schedule(std::chrono::seconds(1), [this] { on_retry_tick(); });
 }

@@ -11,28 +11,29 @@
 namespace dcos::agent {
 
 void Agent::on_checkpoint_resources(const nlohmann::json& checkpoint) {
-  const auto log = log::get("agent");
-  auto checkpointed = resources_from_json(checkpoint.at("resources"));
-  if (!checkpointed) {
-    log->error("malformed CHECKPOINT_RESOURCES from master error={}", checkpointed.error().message);
-    return;
+  if (auto done = checkpoint_resources(checkpoint.at("resources")); !done) {
+    log::get("agent")->error("CHECKPOINT_RESOURCES from master not applied error={}", done.error().message);
   }
+}
+
+Result<void> Agent::checkpoint_resources(const nlohmann::json& reservations) {
+  auto checkpointed = resources_from_json(reservations);
+  if (!checkpointed) return fail(Errc::invalid_argument, "malformed resources: " + checkpointed.error().message);
+  // The master's view cannot describe this agent: keep what is checkpointed, which
+  // re-registering reports.
   auto total = apply_checkpointed_resources(resources_, *checkpointed);
-  if (!total) {
-    // The master's view cannot describe this agent; keep what is checkpointed, which re-registering reports.
-    log->error("refusing CHECKPOINT_RESOURCES from master error={}", total.error().message);
-    return;
-  }
-  if (*checkpointed == checkpointed_) return;
+  if (!total) return tl::unexpected(total.error());
+  if (*checkpointed == checkpointed_) return {};
   // Durable before it counts: once the master sees this total again (after a restart of either),
   // it must be what the agent reports.
   if (auto written = write_atomically(layout().resources_info(), v1::dump(to_json(*checkpointed))); !written) {
-    log->error("checkpoint failed error={}", written.error().message);
-    return;
+    return fail(Errc::io_error, "checkpoint failed: " + written.error().message);
   }
   checkpointed_ = std::move(*checkpointed);
   total_ = std::move(*total);
-  log->info("checkpointed dynamic reservations reserved={} total={}", checkpointed_.to_string(), total_.to_string());
+  log::get("agent")->info("checkpointed dynamic reservations reserved={} total={}", checkpointed_.to_string(),
+                          total_.to_string());
+  return {};
 }
 
 Result<void> Agent::recover_checkpointed_resources() {

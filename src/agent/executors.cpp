@@ -573,6 +573,7 @@ void Agent::destroy(ExecutorRun& run) {
 }
 
 void Agent::shutdown_framework(const FrameworkId& framework) {
+  drop_operation_updates(framework);
   auto record = frameworks_.find(framework);
   if (record == frameworks_.end()) return;
   record->second.removed = true;

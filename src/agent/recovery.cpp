@@ -128,8 +128,10 @@ Result<void> Agent::recover() {
     std::erase_if(frameworks_, [&](const auto& entry) {
       return std::none_of(runs_.begin(), runs_.end(), [&](const auto& run) { return run.second->framework_id == entry.first; });
     });
-    log->info("recovered agent={} executors={} tasks={} pending_updates={} rebooted={} skipped_entries={}", id_, adopted,
-              tasks, updates_.pending(), rebooted, state.errors);
+    recover_operation_updates();
+    log->info("recovered agent={} executors={} tasks={} pending_updates={} pending_operation_updates={} rebooted={} "
+              "skipped_entries={}",
+              id_, adopted, tasks, updates_.pending(), operation_updates_.size(), rebooted, state.errors);
   }
   kill_orphans();
   log_failure(write_atomically(paths.boot_id(), boot_id_));

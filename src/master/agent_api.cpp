@@ -125,6 +125,18 @@ http::Reply Master::agent_api(const http::Request& request) {
       if (auto latest_name = update->string("latest_state")) latest = v1::parse_task_state(*latest_name);
       update->done();
       outcome = core_.status_update(agent, framework, std::move(status), latest, now);
+    } else if (type == "UPDATE_OPERATION_STATUS") {
+      auto update = call.object("update_operation_status");
+      if (!update) throw v1::DecodeError("Expecting 'update_operation_status' to be present");
+      const FrameworkId framework(update->required("framework_id", update->id("framework_id")));
+      const std::string operation_uuid = update->required("operation_uuid", update->string("operation_uuid"));
+      auto status = update->object("status");
+      if (!status) throw v1::DecodeError("Missing required fields: update_operation_status.status");
+      status->required("operation_id", status->id("operation_id"));
+      status->required("state", status->string("state"));
+      status->done();
+      update->done();
+      outcome = core_.operation_status_update(agent, framework, operation_uuid, status->json());
     } else if (type == "EXECUTOR_MESSAGE") {
       auto message = call.object("executor_message");
       if (!message) throw v1::DecodeError("Expecting 'executor_message' to be present");

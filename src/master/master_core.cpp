@@ -189,7 +189,8 @@ void MasterCore::remove_framework(Framework& framework, TimePoint now) {
   for (const OfferId& offer : std::vector<OfferId>(framework.offers.begin(), framework.offers.end())) {
     rescind_offer(offer, /*recover=*/false);
   }
-  std::set<AgentId> agents_told;
+  // Agents still resending the framework's operation statuses drop them on SHUTDOWN_FRAMEWORK.
+  std::set<AgentId> agents_told = forget_operations(framework);
   for (auto& [task_id, task] : framework.tasks) {
     auto agent = agents_.find(task.info.agent_id);
     if (agent != agents_.end()) {
@@ -327,12 +328,16 @@ CallOutcome MasterCore::accept(const FrameworkId& id, const v1::Fields& accept, 
     std::vector<v1::TaskInfo> tasks;
     nlohmann::json executor;  // LAUNCH_GROUP: the group's (default) executor.
     Resources resources;  // RESERVE, UNRESERVE.
+    std::optional<std::string> id;  // Asks for operation feedback (master_operations.cpp).
+    nlohmann::json info;            // As given.
   };
   std::vector<Operation> operations;
   for (const auto& o : accept.array("operations")) {
     v1::Fields f(o, "accept.operations.");
     Operation op;
     op.type = f.required("type", f.string("type"));
+    op.id = f.id("id");
+    op.info = o;
     if (op.type == "LAUNCH") {
       if (auto launch = f.object("launch")) {
         for (const auto& t : launch->array("task_infos")) op.tasks.push_back(v1::decode_task_info(v1::Fields(t, "accept.operations.launch.task_infos.")));
@@ -394,6 +399,7 @@ CallOutcome MasterCore::accept(const FrameworkId& id, const v1::Fields& accept, 
     }
     const bool partition_aware = framework.partition_aware();
     for (const Operation& op : operations) {
+      if (op.id && op.tasks.empty()) drop_operation(framework, *op.id, agent_id, "OPERATION_ERROR", offer_problem);
       for (const v1::TaskInfo& task : op.tasks) {
         launch_failed(framework, task, partition_aware ? TaskState::dropped : TaskState::lost, "REASON_INVALID_OFFERS",
                       offer_problem, now);
@@ -410,11 +416,21 @@ CallOutcome MasterCore::accept(const FrameworkId& id, const v1::Fields& accept, 
   for (const Operation& op : operations) {
     if (op.type == "RESERVE" || op.type == "UNRESERVE") {
       // Applied in order: later operations (LAUNCH) see the converted resources.
-      apply_reservation(framework, agent, op.type, op.resources, role, remaining);
+      apply_reservation(framework, agent, op.type, op.resources, role, remaining, op.id, op.info);
       continue;
     }
     if (op.type != "LAUNCH" && op.type != "LAUNCH_GROUP") {
       log::get("master")->warn("operation not supported framework={} type={}", id, op.type);
+      if (op.id) {
+        drop_operation(framework, *op.id, agent.id, "OPERATION_UNSUPPORTED",
+                       fmt::format("{} operations are not supported", op.type));
+      }
+      continue;
+    }
+    if (op.id) {
+      // Tasks report through their status updates; Mesos refuses an id on launches.
+      drop_operation(framework, *op.id, agent.id, "OPERATION_ERROR",
+                     fmt::format("The 'id' field is not supported for {} operations", op.type));
       continue;
     }
     const bool group = op.type == "LAUNCH_GROUP";

@@ -45,7 +45,8 @@ bool overlaps(const Resources& offered, const Resources& needed) {
 }  // namespace
 
 void MasterCore::apply_reservation(Framework& framework, Agent& agent, const std::string& type,
-                                   const Resources& resources, const std::string& offer_role, Resources& remaining) {
+                                   const Resources& resources, const std::string& offer_role, Resources& remaining,
+                                   const std::optional<std::string>& operation_id, const nlohmann::json& operation_info) {
   const bool reserve = type == "RESERVE";
   auto conversion = reserve ? reserve_conversion(resources, framework.info, offer_role, remaining)
                             : unreserve_conversion(resources, framework.info, offer_role, remaining);
@@ -54,6 +55,7 @@ void MasterCore::apply_reservation(Framework& framework, Agent& agent, const std
     log::get("master")->warn("dropping {} operation framework={} agent={}: {}", type, framework.id, agent.id,
                              conversion.error().message);
     count(reserve ? "master/messages_invalid_reserve" : "master/messages_invalid_unreserve");
+    if (operation_id) drop_operation(framework, *operation_id, agent.id, "OPERATION_ERROR", conversion.error().message);
     return;
   }
   // The accepted offers were removed but their resources are still the framework's allocation.
@@ -63,7 +65,12 @@ void MasterCore::apply_reservation(Framework& framework, Agent& agent, const std
   remaining += conversion->to;
   agent.total -= conversion->from.unallocated();
   agent.total += conversion->to.unallocated();
-  send_checkpointed_resources(agent);
+  if (operation_id) {
+    // APPLY_OPERATION carries the reservations to checkpoint, and asks for the operation's status.
+    start_operation(framework, agent, *operation_id, operation_info, conversion->to);
+  } else {
+    send_checkpointed_resources(agent);
+  }
   count(reserve ? "master/operations/reserve/finished" : "master/operations/unreserve/finished");
   log::get("master")->info("{} applied framework={} agent={} resources={}", type, framework.id, agent.id,
                            conversion->to.to_string());

@@ -300,6 +300,11 @@ http::Reply Master::operator_api(const http::Request& request) {
   } else if (type == "GET_MASTER") {
     response["get_master"] = {{"master_info", core_.master_info()}, {"start_time", to_epoch_seconds(start_time_)},
                               {"elected_time", to_epoch_seconds(start_time_)}};
+  } else if (type == "GET_OPERATIONS") {
+    nlohmann::json operations = nlohmann::json::array();
+    for (const auto& [uuid, operation] : core_.operations()) operations.push_back(to_json(operation));
+    response["get_operations"] = nlohmann::json::object();
+    if (!operations.empty()) response["get_operations"]["operations"] = std::move(operations);
   } else if (auto reply = role_call(request, type, *body)) {
     return std::move(*reply);
   } else if (auto reply = registry_call(request, type, *body)) {

@@ -216,9 +216,32 @@ http::Reply Master::scheduler_api(const http::Request& request) {
         }
       }
       outcome = core_.request(id, std::move(requests));
-    } else if (type == "ACCEPT_INVERSE_OFFERS" || type == "DECLINE_INVERSE_OFFERS" ||
-               type == "ACKNOWLEDGE_OPERATION_STATUS" || type == "RECONCILE_OPERATIONS") {
-      outcome = CallOutcome::ok();  // Accepted; nothing to do in this master yet.
+    } else if (type == "ACKNOWLEDGE_OPERATION_STATUS") {
+      v1::Fields ack = require("acknowledge_operation_status");
+      const AgentId agent(ack.required("agent_id", ack.id("agent_id")));
+      const std::string operation = ack.required("operation_id", ack.id("operation_id"));
+      const std::string uuid_text = ack.required("uuid", ack.string("uuid"));
+      ack.done();
+      auto uuid = base64_decode(uuid_text);
+      if (!uuid || !is_valid_uuid_bytes(*uuid)) {
+        return text(request, Status::bad_request, "Failed to validate scheduler::Call: Not a valid UUID");
+      }
+      outcome = core_.acknowledge_operation_status(id, agent, operation, *uuid);
+    } else if (type == "RECONCILE_OPERATIONS") {
+      std::vector<std::pair<std::string, std::optional<AgentId>>> operations;
+      if (auto reconcile = sub("reconcile_operations")) {
+        for (const auto& o : reconcile->array("operations")) {
+          v1::Fields f(o, "reconcile_operations.operations.");
+          std::string operation = f.required("operation_id", f.id("operation_id"));
+          std::optional<AgentId> agent;
+          if (auto a = f.id("agent_id")) agent = AgentId(*a);
+          f.done();
+          operations.emplace_back(std::move(operation), std::move(agent));
+        }
+      }
+      outcome = core_.reconcile_operations(id, operations);
+    } else if (type == "ACCEPT_INVERSE_OFFERS" || type == "DECLINE_INVERSE_OFFERS") {
+      outcome = CallOutcome::ok();  // Accepted; this master makes no inverse offers.
     } else if (type == "UPDATE_FRAMEWORK") {
       v1::Fields update = require("update_framework");
       auto info_fields = update.object("framework_info");

@@ -163,6 +163,20 @@ void Scheduler::acknowledge(const nlohmann::json& status, Done done) {
        std::move(done));
 }
 
+void Scheduler::acknowledge_operation_status(const nlohmann::json& status, Done done) {
+  if (!status.contains("uuid") || !status.contains("agent_id")) return;
+  // The status carries its uuid as a `UUID` message; the call takes the bytes (base64) alone.
+  send({{"type", "ACKNOWLEDGE_OPERATION_STATUS"},
+        {"acknowledge_operation_status",
+         {{"agent_id", status["agent_id"]}, {"operation_id", status["operation_id"]}, {"uuid", status["uuid"]["value"]}}}},
+       std::move(done));
+}
+
+void Scheduler::reconcile_operations(nlohmann::json operations, Done done) {
+  send({{"type", "RECONCILE_OPERATIONS"}, {"reconcile_operations", {{"operations", std::move(operations)}}}},
+       std::move(done));
+}
+
 void Scheduler::kill(const std::string& task_id, const std::optional<std::string>& agent_id, Done done) {
   nlohmann::json kill = {{"task_id", {{"value", task_id}}}};
   if (agent_id) kill["agent_id"] = {{"value", *agent_id}};

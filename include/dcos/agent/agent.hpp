@@ -28,6 +28,7 @@
 #include "dcos/agent/health_check.hpp"
 #include "dcos/agent/gc.hpp"
 #include "dcos/agent/process.hpp"
+#include "dcos/agent/operation_update_manager.hpp"
 #include "dcos/agent/status_update_manager.hpp"
 #include "dcos/common/clock.hpp"
 #include "dcos/common/result.hpp"
@@ -109,6 +110,7 @@ class Agent {
   bool executor_subscribed(const FrameworkId& framework, const ExecutorId& executor) const;
   size_t executor_count() const { return runs_.size(); }
   size_t pending_updates() const { return updates_.pending(); }
+  size_t pending_operation_updates() const { return operation_updates_.size(); }
   // The sandbox of an executor's current run (a command task's executor id is its task id).
   std::optional<std::string> sandbox(const FrameworkId& framework, const ExecutorId& executor) const;
 
@@ -216,7 +218,17 @@ class Agent {
   // Dynamic reservations (checkpointed_resources.cpp): CHECKPOINT_RESOURCES from the master is
   // written to `Layout::resources_info` before `total_` changes; a restarted agent reads it back.
   void on_checkpoint_resources(const nlohmann::json& checkpoint);
+  // All the agent's dynamic reservations (a v1 Resource array), checkpointed, then in `total_`.
+  Result<void> checkpoint_resources(const nlohmann::json& reservations);
   Result<void> recover_checkpointed_resources();
+
+  // Operation feedback (operations.cpp): APPLY_OPERATION checkpoints like CHECKPOINT_RESOURCES,
+  // then the operation's status goes to the master reliably, checkpointed until acknowledged.
+  void on_apply_operation(const nlohmann::json& apply);
+  void on_acknowledge_operation_status(const nlohmann::json& ack);
+  void send_operation_update(const OperationUpdate& update);
+  void drop_operation_updates(const FrameworkId& framework);
+  void recover_operation_updates();
 
   // Checkpointing and recovery (recovery.cpp).
   Layout layout() const { return Layout{config_.work_dir}; }
@@ -265,6 +277,7 @@ class Agent {
   std::map<FrameworkId, FrameworkRecord> frameworks_;
   std::deque<nlohmann::json> completed_executors_;  // For `/state`.
   StatusUpdateManager updates_;
+  OperationUpdateManager operation_updates_;
   GarbageCollector gc_;
   std::map<std::string, std::string> attached_;  // `/files` virtual path -> real sandbox path.
   std::unique_ptr<Timer> retry_timer_;

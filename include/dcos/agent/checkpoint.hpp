@@ -47,6 +47,11 @@ struct Layout {
   std::string resources_info() const { return meta() + "/resources/resources.info"; }
   std::string agent_meta(const AgentId& a) const;
   std::string agent_info(const AgentId& a) const { return agent_meta(a) + "/slave.info"; }
+  // Operation feedback: the pending status update of each operation, by its uuid (Mesos's path).
+  std::string operations_meta(const AgentId& a) const { return agent_meta(a) + "/operations"; }
+  std::string operation_updates(const AgentId& a, const std::string& uuid) const {
+    return operations_meta(a) + "/" + uuid + "/operation.updates";
+  }
   std::string framework_meta(const AgentId& a, const FrameworkId& f) const;
   std::string framework_info(const AgentId& a, const FrameworkId& f) const { return framework_meta(a, f) + "/framework.info"; }
   std::string executor_meta(const AgentId& a, const FrameworkId& f, const ExecutorId& e) const;

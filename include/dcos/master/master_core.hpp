@@ -66,6 +66,22 @@ struct Offer {
   TimePoint created;
 };
 
+// An offer operation the framework gave an `id` to get feedback on (Mesos's operation feedback
+// for agent default resources): RESERVE and UNRESERVE, applied by the master at once and
+// confirmed by the agent once checkpointed (docs/design/agent-protocol.md, "Operation feedback").
+struct Operation {
+  FrameworkId framework_id;
+  AgentId agent_id;
+  std::string id;                        // The framework's operation id.
+  std::string uuid;                      // The master's, in text form: names it to the agent.
+  nlohmann::json info;                   // v1 `Offer.Operation` as accepted.
+  nlohmann::json latest_status;          // v1 `OperationStatus`.
+  std::vector<nlohmann::json> statuses;  // Every status the agent sent, oldest first.
+};
+
+// v1 `Operation`, as GET_OPERATIONS lists it.
+nlohmann::json to_json(const Operation& operation);
+
 struct Framework {
   FrameworkId id;
   v1::FrameworkInfo info;
@@ -78,6 +94,7 @@ struct Framework {
   std::map<TaskId, Task> tasks;                // Non-completed tasks.
   std::deque<Task> completed_tasks;
   std::set<OfferId> offers;
+  std::map<std::string, std::string> operations;  // Operation id -> uuid, until acknowledged.
   TimePoint last_heartbeat{};
 
   bool partition_aware() const { return info.has_capability("PARTITION_AWARE"); }
@@ -166,6 +183,22 @@ class MasterCore {
   CallOutcome reconcile(const FrameworkId& id, const std::vector<std::pair<TaskId, std::optional<AgentId>>>& tasks,
                         TimePoint now);
   CallOutcome message(const FrameworkId& id, const AgentId& agent, const ExecutorId& executor, const std::string& data);
+
+  // ---- Operation feedback (master_operations.cpp) ----
+  // ACKNOWLEDGE_OPERATION_STATUS: `uuid` (raw bytes) of the operation's latest status; the ack
+  // goes on to the agent, and a terminal operation is forgotten. Unknown ones are ignored.
+  CallOutcome acknowledge_operation_status(const FrameworkId& id, const AgentId& agent, const std::string& operation_id,
+                                           const std::string& uuid);
+  // RECONCILE_OPERATIONS: an UPDATE_OPERATION_STATUS without uuid for each listed operation (all
+  // the framework's known ones when the list is empty), as Mesos answers.
+  CallOutcome reconcile_operations(const FrameworkId& id,
+                                   const std::vector<std::pair<std::string, std::optional<AgentId>>>& operations);
+  // UPDATE_OPERATION_STATUS from an agent: the operation's new status (v1 `OperationStatus`,
+  // with the agent's uuid), forwarded to the framework, which acknowledges it.
+  CallOutcome operation_status_update(const AgentId& agent, const FrameworkId& framework,
+                                      const std::string& operation_uuid, nlohmann::json status);
+  // By uuid; what GET_OPERATIONS lists.
+  const std::map<std::string, Operation>& operations() const { return operations_; }
 
   // ---- Agents ----
   struct AgentRegistration {
@@ -291,8 +324,23 @@ class MasterCore {
                      const std::string& message, TimePoint now);
   // RESERVE / UNRESERVE in ACCEPT (master_reservations.cpp): converts `remaining`, the agent's
   // total and the framework's allocation; an invalid operation is dropped with a warning.
+  // With `operation_id`, the framework hears how it went: OPERATION_ERROR now when it is
+  // invalid, else once the agent has checkpointed it (`start_operation`).
   void apply_reservation(Framework& framework, Agent& agent, const std::string& type, const Resources& resources,
-                         const std::string& offer_role, Resources& remaining);
+                         const std::string& offer_role, Resources& remaining,
+                         const std::optional<std::string>& operation_id = std::nullopt,
+                         const nlohmann::json& operation_info = {});
+  // Operation feedback (master_operations.cpp). An applied operation with an id is recorded
+  // (OPERATION_PENDING) and sent to the agent as APPLY_OPERATION, which checkpoints the agent's
+  // reservations as CHECKPOINT_RESOURCES does and then reports the operation's status.
+  void start_operation(Framework& framework, const Agent& agent, const std::string& operation_id,
+                       const nlohmann::json& info, const Resources& converted);
+  // An operation with an id that goes no further: the framework gets `state` (OPERATION_ERROR,
+  // OPERATION_UNSUPPORTED) with `message`, without uuid (nothing to acknowledge).
+  void drop_operation(const Framework& framework, const std::string& operation_id,
+                      const std::optional<AgentId>& agent, const std::string& state, const std::string& message);
+  // The agents where `framework` has operations awaiting acknowledgement; forgets them.
+  std::set<AgentId> forget_operations(Framework& framework);
   // Sends the agent all its dynamic reservations (CHECKPOINT_RESOURCES) to checkpoint, after each
   // change (docs/design/agent-protocol.md, "Dynamic reservations").
   void send_checkpointed_resources(const Agent& agent);
@@ -317,6 +365,7 @@ class MasterCore {
   std::set<AgentId> marking_unreachable_;      // Handed out, awaiting `mark_unreachable`.
   std::optional<TimePoint> recovered_time_;    // When `recover` ran.
   std::map<OfferId, Offer> offers_;
+  std::map<std::string, Operation> operations_;  // By uuid.
   std::uint64_t next_framework_ = 0;
   std::uint64_t next_agent_ = 0;
   std::uint64_t next_offer_ = 0;

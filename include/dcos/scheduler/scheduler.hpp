@@ -54,6 +54,11 @@ class Scheduler : public std::enable_shared_from_this<Scheduler> {
   void decline(const std::vector<std::string>& offer_ids, std::optional<double> refuse_seconds = {}, Done done = {});
   // Acknowledges an update's status if it carries a uuid (master-generated ones do not).
   void acknowledge(const nlohmann::json& status, Done done = {});
+  // Acknowledges an UPDATE_OPERATION_STATUS event's status if it carries a uuid (reconciliation
+  // answers and the master's own drops do not).
+  void acknowledge_operation_status(const nlohmann::json& status, Done done = {});
+  // `operations`: [{operation_id, agent_id?}]; empty asks for every operation the master knows.
+  void reconcile_operations(nlohmann::json operations = nlohmann::json::array(), Done done = {});
   void kill(const std::string& task_id, const std::optional<std::string>& agent_id = {}, Done done = {});
   void reconcile(nlohmann::json tasks = nlohmann::json::array(), Done done = {});
   void revive(Done done = {});
