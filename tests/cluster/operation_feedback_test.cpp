@@ -271,3 +271,34 @@ TEST_CASE("An unacknowledged operation status survives an agent restart and is r
   REQUIRE(cluster.restart_agent(0));
   CHECK(cluster.agent(0).pending_operation_updates() == 0);
 }
+
+TEST_CASE("After a master failover an unacknowledged operation status reaches the re-subscribed framework",
+          "[cluster][operations][reservations]") {
+  boost::asio::io_context io;
+  Cluster cluster(io, {.agents = 1, .agent_resources = "cpus:2;mem:1024"});
+  REQUIRE(cluster.start());
+  auto info = reserver();
+  info.failover_timeout = 600;
+  TestFramework r(cluster, info);
+  r.scheduler->start();
+  REQUIRE(accept(cluster, r, first_offer(r), {reserve_op("op-1", reserved("cpus:1"))}) == 202);
+  const json status = await_operation_status(cluster, r, 1);
+  REQUIRE(status["state"] == "OPERATION_FINISHED");
+
+  // The new master knows nothing of the operation until the agent resends its status, which it
+  // does until the framework, subscribed again, acknowledges it.
+  REQUIRE(cluster.restart_master());
+  cluster.advance(10s, 40);
+  REQUIRE(cluster.run_until([&] { return cluster.agent(0).registered() && r.scheduler->subscribed(); }));
+  cluster.advance(11s, 11);
+  REQUIRE(cluster.run_until([&] { return operation_statuses(r).size() >= 2; }));
+  CHECK(operation_statuses(r).back()["uuid"] == status["uuid"]);
+  json listed = operations(cluster);
+  REQUIRE(listed.size() == 1);
+  CHECK(listed[0]["latest_status"]["operation_id"]["value"] == "op-1");
+
+  bool acked = false;
+  r.scheduler->acknowledge_operation_status(status, [&](auto response) { acked = response && response->result_int() == 202; });
+  REQUIRE(cluster.run_until([&] { return acked && cluster.agent(0).pending_operation_updates() == 0; }));
+  CHECK(operations(cluster).empty());
+}
