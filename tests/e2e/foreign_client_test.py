@@ -579,6 +579,72 @@ def scenario(process, port):
             framework_id in completed and framework_id not in active,
             f"frameworks={active} completed={completed}")
 
+    operation_feedback(master, user)
+
+
+def operation_feedback(master, user):
+    """RESERVE with an operation id: UPDATE_OPERATION_STATUS (Mesos 1.8+ operation feedback)."""
+    info = {"user": user, "name": "foreign-reserver", "role": "e2e", "principal": "ops", "failover_timeout": 0}
+    sub = Subscription(master, info)
+    R.require("SUBSCRIBE in role e2e -> 200", sub.status == 200, f"status={sub.status}")
+    stream_id = sub.headers.get("mesos-stream-id", "")
+    first = sub.next()
+    framework_id = (first or {}).get("subscribed", {}).get("framework_id", {}).get("value") \
+        if first not in (None, EOF) else None
+    R.require("reserver SUBSCRIBED", isinstance(framework_id, str), f"event={brief(first)}")
+    fid = {"value": framework_id}
+    offers_event = sub.wait_for(lambda e: e.get("type") == "OFFERS")
+    R.require("reserver gets an OFFERS event", offers_event not in (None, EOF), f"got {brief(offers_event)}")
+    offer = offers_event["offers"]["offers"][0]
+    agent_id = offer["agent_id"]["value"]
+    cpus = next(r for r in offer["resources"] if r.get("name") == "cpus")
+    reserve = copy.deepcopy(cpus)
+    reserve["scalar"] = {"value": 0.5}
+    reserve.pop("allocation_info", None)
+    reserve["role"] = "e2e"
+    reserve["reservation"] = {"principal": "ops"}
+    status, _, body = master.call({
+        "framework_id": fid, "type": "ACCEPT",
+        "accept": {"offer_ids": [offer["id"]],
+                   "operations": [{"type": "RESERVE", "id": {"value": "reserve-1"},
+                                   "reserve": {"resources": [reserve]}}],
+                   "filters": {"refuse_seconds": 1.0}}}, stream_id=stream_id)
+    R.check("ACCEPT with RESERVE and an operation id -> 202", status == 202, f"status={status} body={brief(body)}")
+    event = sub.wait_for(lambda e: e.get("type") == "UPDATE_OPERATION_STATUS")
+    R.require("UPDATE_OPERATION_STATUS event arrives", event not in (None, EOF), f"got {brief(event)}")
+    op_status = event.get("update_operation_status", {}).get("status", {})
+    R.check("operation status: operation_id, OPERATION_FINISHED, agent_id",
+            op_status.get("operation_id") == {"value": "reserve-1"} and op_status.get("state") == "OPERATION_FINISHED"
+            and op_status.get("agent_id") == {"value": agent_id}, f"status={brief(op_status)}")
+    uuid_message = op_status.get("uuid")
+    problem = describe_uuid(uuid_message.get("value") if isinstance(uuid_message, dict) else uuid_message)
+    R.check("operation status uuid is a UUID message {\"value\": <base64 of 16 bytes>}",
+            isinstance(uuid_message, dict) and problem is None, problem or f"uuid={uuid_message!r}")
+    listed = master.request("POST", "/api/v1", body={"type": "GET_OPERATIONS"},
+                            headers={"Content-Type": "application/json", "Accept": "application/json"})
+    operations = json.loads(listed[2] or b"{}").get("get_operations", {}).get("operations", []) \
+        if listed[0] == 200 else None
+    R.check("GET_OPERATIONS lists the unacknowledged operation",
+            isinstance(operations, list) and len(operations) == 1
+            and operations[0].get("info", {}).get("id") == {"value": "reserve-1"}, f"status={listed[0]} body={brief(listed[2])}")
+    if isinstance(uuid_message, dict) and problem is None:
+        status, _, body = master.call({
+            "framework_id": fid, "type": "ACKNOWLEDGE_OPERATION_STATUS",
+            "acknowledge_operation_status": {"agent_id": {"value": agent_id}, "operation_id": {"value": "reserve-1"},
+                                             "uuid": uuid_message["value"]}}, stream_id=stream_id)
+        R.check("ACKNOWLEDGE_OPERATION_STATUS -> 202", status == 202, f"status={status} body={brief(body)}")
+    status, _, body = master.call({"framework_id": fid, "type": "RECONCILE_OPERATIONS",
+                                   "reconcile_operations": {"operations": [
+                                       {"operation_id": {"value": "never"}, "agent_id": {"value": agent_id}}]}},
+                                  stream_id=stream_id)
+    R.check("RECONCILE_OPERATIONS -> 202", status == 202, f"status={status} body={brief(body)}")
+    event = sub.wait_for(lambda e: e.get("type") == "UPDATE_OPERATION_STATUS")
+    answer = (event or {}).get("update_operation_status", {}).get("status", {}) if event not in (None, EOF) else {}
+    R.check("RECONCILE_OPERATIONS of an unknown operation -> OPERATION_UNKNOWN without uuid",
+            answer.get("operation_id") == {"value": "never"} and answer.get("state") == "OPERATION_UNKNOWN"
+            and "uuid" not in answer, f"event={brief(event)}")
+    sub.close()
+
 
 def main():
     if len(sys.argv) != 2:
