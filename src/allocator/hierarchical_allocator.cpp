@@ -303,7 +303,7 @@ void HierarchicalAllocator::give_back(Index agent_index, Resources tagged) {
   } else {
     agent.available += plain;
   }
-  agent.available_refused = false;
+  agent.available_refused = agent.available_equals_refused = false;
   agent.available_unreserved += unreserved;
   available_unreserved_ += unreserved;
 }
@@ -314,7 +314,7 @@ void HierarchicalAllocator::set_available(Agent& agent, Resources available) {
   available_unreserved_ += unreserved;
   agent.available_unreserved = std::move(unreserved);
   agent.available = std::move(available);
-  agent.available_refused = false;
+  agent.available_refused = agent.available_equals_refused = false;
 }
 
 void HierarchicalAllocator::recompute_available(Index agent_index) {
@@ -373,7 +373,8 @@ void HierarchicalAllocator::add_filter(Index framework_index, Index agent_index,
   // Declines of one agent's free resources by one framework after another refuse the same
   // resources: share one copy.
   std::shared_ptr<const Resources> shared;
-  if (agent.last_refused && same_unallocated(*agent.last_refused, refused)) {
+  const bool refused_again = !agent.refused_grant.empty() && refused.shares_items_with(agent.refused_grant);
+  if (agent.last_refused && (refused_again || same_unallocated(*agent.last_refused, refused))) {
     shared = agent.last_refused;
   } else {
     shared = std::make_shared<const Resources>(refused.unallocated());
@@ -401,7 +402,12 @@ void HierarchicalAllocator::add_filter(Index framework_index, Index agent_index,
   filters.insert(position, Filter{framework_index, role, epoch, shared, until});
   // A decline of everything an agent had free leaves it with just that: later offers there are
   // filtered for every framework that refused this copy without comparing resources again.
-  agent.available_refused = shared->contains(agent.available);
+  const bool same_copy = shared == agent.last_refused;
+  if (!same_copy || !agent.available_equals_refused) {
+    agent.available_refused = shared->contains(agent.available);
+    agent.available_equals_refused = agent.available_refused && agent.available.contains(*shared);
+  }
+  if (!same_copy) agent.refused_grant = Resources{};
   agent.last_refused = std::move(shared);
   ++filter_count_;
   expiries_.push(Expiry{until, agent_index});
@@ -606,6 +612,7 @@ void HierarchicalAllocator::remove_agent(const AgentId& id) {
   filter_count_ -= agent->filters.size();
   agent->filters.clear();
   agent->last_refused.reset();
+  agent->refused_grant = Resources{};
   track_reservations(agent->total, false);
   change_totals(agent->total, false);
   set_available(*agent, {});
@@ -716,6 +723,10 @@ void HierarchicalAllocator::recover(const FrameworkId& framework_id, const Agent
   Framework* framework = find_framework(framework_id, &framework_index);
   Agent* agent = find_agent(agent_id, &agent_index);
   if (!framework || !agent) return;
+  // The refused grant (see `Agent::refused_grant`) coming back: its filter shares `last_refused`
+  // without comparing, and if all of it returns to an agent with nothing else free, what is free
+  // equals `last_refused` again.
+  const bool refused_grant = !resources.empty() && resources.shares_items_with(agent->refused_grant);
   // Bookkeeping may be asked to release what an agent re-registration already reset: take only
   // what the framework holds.
   if (Holding* h = holding(*agent, framework_index)) {
@@ -724,24 +735,29 @@ void HierarchicalAllocator::recover(const FrameworkId& framework_id, const Agent
       std::erase_if(agent->holdings, [&](const Holding& other) { return other.framework == framework_index; });
     }
     if (!taken.empty()) {
+      const bool refused_free = refused_grant && taken.shares_items_with(resources) && agent->available.empty() &&
+                                !agent->overcommitted;
       release(framework_index, agent_index, taken);
       give_back(agent_index, std::move(taken));
+      if (refused_free) agent->available_refused = agent->available_equals_refused = true;
       mark_dirty(agent_index);
       if (quota_active()) mark_all_dirty();
     }
   }
-  if (!refuse_for || *refuse_for <= Duration::zero() || resources.empty()) return;
-  // The filter outlives at least one allocation interval, so the next periodic cycle sees it
-  // (MESOS-4302).
-  const TimePoint until = now + std::max(*refuse_for, options_.allocation_interval);
-  for_each_allocation_role(resources, [&](const std::string& name, const Resources& part) {
-    if (!name.empty()) {
-      add_filter(framework_index, agent_index, intern_role(name), part, until, now);
-      return;
-    }
-    const std::vector<Index> roles = frameworks_[framework_index].roles;
-    for (const Index role : roles) add_filter(framework_index, agent_index, role, part, until, now);
-  });
+  if (refuse_for && *refuse_for > Duration::zero() && !resources.empty()) {
+    // The filter outlives at least one allocation interval, so the next periodic cycle sees it
+    // (MESOS-4302).
+    const TimePoint until = now + std::max(*refuse_for, options_.allocation_interval);
+    for_each_allocation_role(resources, [&](const std::string& name, const Resources& part) {
+      if (!name.empty()) {
+        add_filter(framework_index, agent_index, intern_role(name), part, until, now);
+        return;
+      }
+      const std::vector<Index> roles = frameworks_[framework_index].roles;
+      for (const Index role : roles) add_filter(framework_index, agent_index, role, part, until, now);
+    });
+  }
+  if (refused_grant) agent->refused_grant = Resources{};
 }
 
 // ---------------------------------------------------------------------------------------------

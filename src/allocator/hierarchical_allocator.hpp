@@ -129,6 +129,15 @@ class HierarchicalAllocator final : public Allocator {
     // `last_refused` covers `available`, known without comparing them: set when a filter is made
     // (the usual decline refuses what the agent has free), cleared by any change of either.
     bool available_refused = false;
+    // `last_refused` equals `available` (and so covers it): set and cleared with
+    // `available_refused`, and by a recovered `refused_grant`.
+    bool available_equals_refused = false;
+    // The newest grant of all of `available` made while it equalled `*last_refused`, tagged. A
+    // recovered value sharing its items is `*last_refused` allocated to a role, known without
+    // comparing them: declining what the last decline left free, every cycle, reads neither copy
+    // (docs/design/allocator.md, "Decline filters"). Dropped once recovered or when
+    // `last_refused` changes; empty otherwise.
+    Resources refused_grant;
   };
   struct Expiry {
     TimePoint until;

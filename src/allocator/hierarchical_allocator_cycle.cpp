@@ -294,6 +294,7 @@ void HierarchicalAllocator::grant(Index framework_index, Index role_index, Index
   Quantities quantities, unreserved;
   // Without reservations on the agent, all of its free scalars are unreserved, and counted.
   const bool counted = &offer == &agent.available && !agent.reserved;
+  const bool refused_whole = &offer == &agent.available && agent.available_equals_refused;
   if (counted) quantities = unreserved = agent.available_unreserved;
   if (&offer == &agent.available) {
     granted = std::move(agent.available);  // The whole agent: the common case.
@@ -302,7 +303,7 @@ void HierarchicalAllocator::grant(Index framework_index, Index role_index, Index
     granted = offer;
     agent.available -= granted;
   }
-  agent.available_refused = false;
+  agent.available_refused = agent.available_equals_refused = false;
   if (!counted) count_scalars(granted, names_, quantities, unreserved);
   agent.available_unreserved -= unreserved;
   available_unreserved_ -= unreserved;
@@ -310,6 +311,7 @@ void HierarchicalAllocator::grant(Index framework_index, Index role_index, Index
   cycle.pending.push_back(Pending{role_index, framework_client, std::move(quantities)});
 
   Resources tagged = std::move(granted).allocated_to(role.name);
+  if (refused_whole) agent.refused_grant = tagged;
   if (Holding* h = holding(agent, framework_index)) {
     if (!has_allocation_role(h->resources, role.name)) ++member.agents;
     h->resources += tagged;

@@ -106,6 +106,9 @@ class Resources {
 
   // True when every item of `other` is covered by an addable item here.
   bool contains(const Resources& other) const;
+  // True when this and `other` are copies of one value, neither changed since (they share their
+  // items): equal, known without reading the items. False says nothing about equality.
+  bool shares_items_with(const Resources& other) const { return items_ == other.items_; }
   Resources& operator+=(const Resource& r);
   Resources& operator+=(const Resources& other);
   // Requires: `contains(other)`.
