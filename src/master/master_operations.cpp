@@ -64,7 +64,6 @@ void MasterCore::drop_operation(const Framework& framework, const std::string& o
                                 const std::string& message) {
   log::get("master")->warn("operation dropped framework={} operation={} state={}: {}", framework.id, operation_id,
                            state, message);
-  count("master/operations/" + (state == "OPERATION_ERROR" ? std::string("error") : std::string("unsupported")));
   if (framework.connected) send(framework.id, status_event(operation_status(operation_id, state, message, agent)));
 }
 
@@ -85,13 +84,11 @@ void MasterCore::start_operation(Framework& framework, const Agent& agent, const
                           {"resources", to_json(dynamically_reserved_part(agent.total))},
                           {"converted_resources", to_json(converted)}};
   send_agent(agent.id, {{"type", "APPLY_OPERATION"}, {"apply_operation", std::move(apply)}});
-  count("master/operations/pending");
   operations_.emplace(operation.uuid, std::move(operation));
 }
 
 CallOutcome MasterCore::operation_status_update(const AgentId& agent_id, const FrameworkId& framework_id,
                                                 const std::string& operation_uuid, nlohmann::json status) {
-  const std::string state = status.value("state", "");
   if (!agents_.contains(agent_id)) return CallOutcome::bad(fmt::format("Unknown agent {}", agent_id));
   Framework* framework = find_framework(framework_id);
   if (framework == nullptr) {
@@ -121,7 +118,6 @@ CallOutcome MasterCore::operation_status_update(const AgentId& agent_id, const F
   // Resends of the same status are not news for the books, but the framework may have missed it.
   if (operation.statuses.empty() || operation.statuses.back().value("uuid", nlohmann::json()) != status.value("uuid", nlohmann::json())) {
     operation.statuses.push_back(status);
-    if (terminal_operation_state(state)) count("master/operations/" + (state == "OPERATION_FINISHED" ? std::string("finished") : std::string("failed")));
   }
   operation.latest_status = status;
   if (framework->connected) send(framework_id, status_event(std::move(status)));
