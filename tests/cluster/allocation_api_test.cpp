@@ -44,23 +44,6 @@ double offered_cpus(Cluster& cluster, const TestFramework& framework) {
   return cpus;
 }
 
-// Sends `call` as `framework` and waits for the master's answer; returns its status code.
-int send(Cluster& cluster, TestFramework& framework, json call) {
-  int status = 0;
-  framework.scheduler->send(std::move(call), [&](dcos::Result<dcos::http::Response> response) {
-    status = response ? response->result_int() : -1;
-  });
-  cluster.run_until([&] { return status != 0; });
-  return status;
-}
-
-// Accepts `offer` with `operations`; the rest is filtered for one second (one allocation interval).
-int accept(Cluster& cluster, TestFramework& framework, const json& offer, json operations) {
-  return send(cluster, framework,
-              {{"type", "ACCEPT"},
-               {"accept", {{"offer_ids", {offer["id"]}}, {"operations", std::move(operations)}, {"filters", {{"refuse_seconds", 1}}}}}});
-}
-
 json reserve_op(const json& resources) { return {{"type", "RESERVE"}, {"reserve", {{"resources", resources}}}}; }
 json unreserve_op(const json& resources) { return {{"type", "UNRESERVE"}, {"unreserve", {{"resources", resources}}}}; }
 
@@ -231,7 +214,7 @@ TEST_CASE("RESERVE makes resources offered only to the role until UNRESERVE", "[
   auto first = r.await("OFFERS");
   REQUIRE(first);
   const json offer = (*first)["offers"]["offers"][0];
-  REQUIRE(accept(cluster, r, offer, {reserve_op(reserved("cpus:1;mem:256", "r", "ops"))}) == 202);
+  REQUIRE(r.accept(offer, {reserve_op(reserved("cpus:1;mem:256", "r", "ops"))}) == 202);
   CHECK(reserved_cpus(cluster, "r") == 1.0);
   CHECK(get_json(cluster, "/master/roles")["roles"][0]["reserved"]["cpus"] == 1.0);
 
@@ -253,7 +236,7 @@ TEST_CASE("RESERVE makes resources offered only to the role until UNRESERVE", "[
   }
 
   // UNRESERVE hands them back to everyone: o (not filtered on them) is offered them at once.
-  REQUIRE(accept(cluster, r, again, {unreserve_op(again["resources"])}) == 202);
+  REQUIRE(r.accept(again, {unreserve_op(again["resources"])}) == 202);
   CHECK(reserved_cpus(cluster, "r") == 0.0);
   REQUIRE(o.await("OFFERS", 2));
   CHECK(offered_cpus(cluster, o) == 2);
@@ -270,7 +253,7 @@ TEST_CASE("RESERVE then LAUNCH in one ACCEPT runs the task on the reserved resou
   REQUIRE(offers);
   const json offer = (*offers)["offers"]["offers"][0];
   const std::string agent = offer["agent_id"]["value"];
-  REQUIRE(accept(cluster, r, offer,
+  REQUIRE(r.accept(offer,
                  {reserve_op(reserved("cpus:1;mem:256", "r", "ops")),
                   dcos::scheduler::Scheduler::launch_command("t", "t", agent, "sleep 60",
                                                              reserved("cpus:0.5;mem:128", "r", "ops"))}) == 202);
@@ -283,7 +266,7 @@ TEST_CASE("RESERVE then LAUNCH in one ACCEPT runs the task on the reserved resou
   cluster.advance(2s, 2);
   auto next = r.await("OFFERS", 2);
   REQUIRE(next);
-  REQUIRE(accept(cluster, r, (*next)["offers"]["offers"][0], {reserve_op(reserved("cpus:0.5", "other", "ops"))}) == 202);
+  REQUIRE(r.accept((*next)["offers"]["offers"][0], {reserve_op(reserved("cpus:0.5", "other", "ops"))}) == 202);
   CHECK(reserved_cpus(cluster, "other") == 0.0);
   CHECK(reserved_cpus(cluster, "r") == 1.0);
 }
@@ -301,7 +284,7 @@ TEST_CASE("UPDATE_FRAMEWORK moves a framework to another role; tasks keep runnin
   const json offered = (*first)["offers"]["offers"][0];
   // A MULTI_ROLE framework names the role its task's resources are allocated to.
   const json resources = dcos::to_json(dcos::parse_resources("cpus:0.5;mem:64").value().allocated_to("a"));
-  REQUIRE(accept(cluster, f, offered,
+  REQUIRE(f.accept(offered,
                  {dcos::scheduler::Scheduler::launch_command("t", "t", offered["agent_id"]["value"], "sleep 60",
                                                              resources)}) == 202);
   REQUIRE(f.await_state("t", "TASK_RUNNING"));
@@ -312,7 +295,7 @@ TEST_CASE("UPDATE_FRAMEWORK moves a framework to another role; tasks keep runnin
 
   info.id = f.scheduler->framework_id();
   info.roles = {"b"};
-  REQUIRE(send(cluster, f, {{"type", "UPDATE_FRAMEWORK"}, {"update_framework", {{"framework_info", dcos::v1::to_json(info)}}}}) ==
+  REQUIRE(f.call({{"type", "UPDATE_FRAMEWORK"}, {"update_framework", {{"framework_info", dcos::v1::to_json(info)}}}}) ==
           200);
   REQUIRE(f.await("RESCIND"));  // The offer made to role a.
   auto moved = f.await("OFFERS", 3);

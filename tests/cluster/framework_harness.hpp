@@ -83,6 +83,23 @@ struct TestFramework {
   bool await_state(const std::string& task_id, const std::string& state) {
     return cluster.run_until([&] { return saw_state(task_id, state); });
   }
+  // Sends `call` and waits for the master's answer; returns its HTTP status (-1: no answer).
+  int call(nlohmann::json call) {
+    int status = 0;
+    scheduler->send(std::move(call), [&](Result<http::Response> response) {
+      status = response ? static_cast<int>(response->result_int()) : -1;
+    });
+    cluster.run_until([&] { return status != 0; });
+    return status;
+  }
+  // ACCEPTs `offer` with `operations`; what they leave is filtered for `refuse_seconds`.
+  int accept(const nlohmann::json& offer, nlohmann::json operations, double refuse_seconds = 1) {
+    return call({{"type", "ACCEPT"},
+                 {"accept",
+                  {{"offer_ids", {offer["id"]}},
+                   {"operations", std::move(operations)},
+                   {"filters", {{"refuse_seconds", refuse_seconds}}}}}});
+  }
   // Declines `offer_id` and waits until the master has taken the call.
   bool decline(const std::string& offer_id, double refuse_seconds) {
     bool done = false;

@@ -22,6 +22,21 @@ dcos::v1::FrameworkInfo reserver() {
   return info;
 }
 
+// One agent with "cpus:2;mem:1024" and the `reserver()` framework, subscribing.
+struct ReserverCluster {
+  boost::asio::io_context io;
+  Cluster cluster{io, {.agents = 1, .agent_resources = "cpus:2;mem:1024"}};
+  std::optional<TestFramework> framework;  // Destroyed before the cluster.
+
+  explicit ReserverCluster(double failover_timeout = 0) {
+    REQUIRE(cluster.start());
+    auto info = reserver();
+    info.failover_timeout = failover_timeout;
+    framework.emplace(cluster, info);
+    framework->scheduler->start();
+  }
+};
+
 // v1 resources dynamically reserved for `role` by "ops" (pre-refinement format).
 json reserved(const std::string& text, const std::string& role = "r") {
   json out = dcos::to_json(dcos::parse_resources(text).value());
@@ -36,22 +51,6 @@ json reserve_op(const std::string& id, const json& resources) {
   json op = {{"type", "RESERVE"}, {"reserve", {{"resources", resources}}}};
   if (!id.empty()) op["id"] = {{"value", id}};
   return op;
-}
-
-// Sends `call` as `framework` and waits for the master's answer; returns its status code.
-int send(Cluster& cluster, TestFramework& framework, json call) {
-  int status = 0;
-  framework.scheduler->send(std::move(call), [&](dcos::Result<dcos::http::Response> response) {
-    status = response ? response->result_int() : -1;
-  });
-  cluster.run_until([&] { return status != 0; });
-  return status;
-}
-
-int accept(Cluster& cluster, TestFramework& framework, const json& offer, json operations) {
-  return send(cluster, framework,
-              {{"type", "ACCEPT"},
-               {"accept", {{"offer_ids", {offer["id"]}}, {"operations", std::move(operations)}, {"filters", {{"refuse_seconds", 1}}}}}});
 }
 
 // The statuses of UPDATE_OPERATION_STATUS events received so far.
@@ -82,14 +81,12 @@ json first_offer(TestFramework& framework, size_t n = 1) {
 
 TEST_CASE("RESERVE with an id: the agent reports OPERATION_FINISHED once checkpointed, until acknowledged",
           "[cluster][operations][reservations]") {
-  boost::asio::io_context io;
-  Cluster cluster(io, {.agents = 1, .agent_resources = "cpus:2;mem:1024"});
-  REQUIRE(cluster.start());
-  TestFramework r(cluster, reserver());
-  r.scheduler->start();
+  ReserverCluster setup;
+  Cluster& cluster = setup.cluster;
+  TestFramework& r = *setup.framework;
   const json offer = first_offer(r);
   const std::string agent = offer["agent_id"]["value"];
-  REQUIRE(accept(cluster, r, offer, {reserve_op("op-1", reserved("cpus:1;mem:256"))}) == 202);
+  REQUIRE(r.accept(offer, {reserve_op("op-1", reserved("cpus:1;mem:256"))}) == 202);
 
   const json status = await_operation_status(cluster, r, 1);
   REQUIRE(status.is_object());
@@ -132,16 +129,14 @@ TEST_CASE("RESERVE with an id: the agent reports OPERATION_FINISHED once checkpo
 
 TEST_CASE("Operations with an id that cannot be applied get OPERATION_ERROR from the master, without uuid",
           "[cluster][operations][reservations]") {
-  boost::asio::io_context io;
-  Cluster cluster(io, {.agents = 1, .agent_resources = "cpus:2;mem:1024"});
-  REQUIRE(cluster.start());
-  TestFramework r(cluster, reserver());
-  r.scheduler->start();
+  ReserverCluster setup;
+  Cluster& cluster = setup.cluster;
+  TestFramework& r = *setup.framework;
   json offer = first_offer(r);
   const std::string agent = offer["agent_id"]["value"];
 
   SECTION("a RESERVE for a role the framework is not in") {
-    REQUIRE(accept(cluster, r, offer, {reserve_op("bad", reserved("cpus:1", "other"))}) == 202);
+    REQUIRE(r.accept(offer, {reserve_op("bad", reserved("cpus:1", "other"))}) == 202);
     const json status = await_operation_status(cluster, r, 1);
     CHECK(status["operation_id"]["value"] == "bad");
     CHECK(status["state"] == "OPERATION_ERROR");
@@ -150,8 +145,8 @@ TEST_CASE("Operations with an id that cannot be applied get OPERATION_ERROR from
     CHECK_FALSE(status.contains("uuid"));
   }
   SECTION("a RESERVE on an offer that is no longer valid") {
-    REQUIRE(accept(cluster, r, offer, {}) == 202);  // Uses the offer up.
-    REQUIRE(accept(cluster, r, offer, {reserve_op("stale", reserved("cpus:1"))}) == 202);
+    REQUIRE(r.accept(offer, {}) == 202);  // Uses the offer up.
+    REQUIRE(r.accept(offer, {reserve_op("stale", reserved("cpus:1"))}) == 202);
     const json status = await_operation_status(cluster, r, 1);
     CHECK(status["operation_id"]["value"] == "stale");
     CHECK(status["state"] == "OPERATION_ERROR");
@@ -161,7 +156,7 @@ TEST_CASE("Operations with an id that cannot be applied get OPERATION_ERROR from
     json launch = dcos::scheduler::Scheduler::launch_command("t", "t", agent, "sleep 60",
                                                              dcos::to_json(dcos::parse_resources("cpus:0.5").value()));
     launch["id"] = {{"value", "launch-1"}};
-    REQUIRE(accept(cluster, r, offer, {launch}) == 202);
+    REQUIRE(r.accept(offer, {launch}) == 202);
     const json status = await_operation_status(cluster, r, 1);
     CHECK(status["operation_id"]["value"] == "launch-1");
     CHECK(status["state"] == "OPERATION_ERROR");
@@ -169,7 +164,7 @@ TEST_CASE("Operations with an id that cannot be applied get OPERATION_ERROR from
   }
   SECTION("an operation type the master does not support") {
     json create = {{"type", "CREATE"}, {"id", {{"value", "vol"}}}, {"create", {{"volumes", json::array()}}}};
-    REQUIRE(accept(cluster, r, offer, {create}) == 202);
+    REQUIRE(r.accept(offer, {create}) == 202);
     const json status = await_operation_status(cluster, r, 1);
     CHECK(status["state"] == "OPERATION_UNSUPPORTED");
   }
@@ -178,12 +173,10 @@ TEST_CASE("Operations with an id that cannot be applied get OPERATION_ERROR from
 }
 
 TEST_CASE("A RESERVE without an id gets no operation status", "[cluster][operations][reservations]") {
-  boost::asio::io_context io;
-  Cluster cluster(io, {.agents = 1, .agent_resources = "cpus:2;mem:1024"});
-  REQUIRE(cluster.start());
-  TestFramework r(cluster, reserver());
-  r.scheduler->start();
-  REQUIRE(accept(cluster, r, first_offer(r), {reserve_op("", reserved("cpus:1"))}) == 202);
+  ReserverCluster setup;
+  Cluster& cluster = setup.cluster;
+  TestFramework& r = *setup.framework;
+  REQUIRE(r.accept(first_offer(r), {reserve_op("", reserved("cpus:1"))}) == 202);
   REQUIRE(cluster.run_until([&] {
     for (const dcos::Resource& res : cluster.agent(0).total_resources()) {
       if (res.role == "r") return true;
@@ -197,14 +190,12 @@ TEST_CASE("A RESERVE without an id gets no operation status", "[cluster][operati
 
 TEST_CASE("RECONCILE_OPERATIONS answers known operations with their latest status and unknown ones by their agent",
           "[cluster][operations]") {
-  boost::asio::io_context io;
-  Cluster cluster(io, {.agents = 1, .agent_resources = "cpus:2;mem:1024"});
-  REQUIRE(cluster.start());
-  TestFramework r(cluster, reserver());
-  r.scheduler->start();
+  ReserverCluster setup;
+  Cluster& cluster = setup.cluster;
+  TestFramework& r = *setup.framework;
   const json offer = first_offer(r);
   const std::string agent = offer["agent_id"]["value"];
-  REQUIRE(accept(cluster, r, offer, {reserve_op("op-1", reserved("cpus:1"))}) == 202);
+  REQUIRE(r.accept(offer, {reserve_op("op-1", reserved("cpus:1"))}) == 202);
   REQUIRE(await_operation_status(cluster, r, 1)["state"] == "OPERATION_FINISHED");
 
   // Explicit: a known one, one unknown on a registered agent, one on an agent never seen.
@@ -231,30 +222,24 @@ TEST_CASE("RECONCILE_OPERATIONS answers known operations with their latest statu
 }
 
 TEST_CASE("ACKNOWLEDGE_OPERATION_STATUS without agent_id or with a bad uuid is refused with 400", "[cluster][operations]") {
-  boost::asio::io_context io;
-  Cluster cluster(io, {.agents = 1, .agent_resources = "cpus:2;mem:1024"});
-  REQUIRE(cluster.start());
-  TestFramework r(cluster, reserver());
-  r.scheduler->start();
+  ReserverCluster setup;
+  Cluster& cluster = setup.cluster;
+  TestFramework& r = *setup.framework;
   REQUIRE(r.await("SUBSCRIBED"));
-  CHECK(send(cluster, r,
-             {{"type", "ACKNOWLEDGE_OPERATION_STATUS"},
+  CHECK(r.call({{"type", "ACKNOWLEDGE_OPERATION_STATUS"},
               {"acknowledge_operation_status", {{"operation_id", {{"value", "x"}}}, {"uuid", "AAAA"}}}}) == 400);
-  CHECK(send(cluster, r,
-             {{"type", "ACKNOWLEDGE_OPERATION_STATUS"},
+  CHECK(r.call({{"type", "ACKNOWLEDGE_OPERATION_STATUS"},
               {"acknowledge_operation_status",
                {{"agent_id", {{"value", "a"}}}, {"operation_id", {{"value", "x"}}}, {"uuid", "AAAA"}}}}) == 400);
-  CHECK(send(cluster, r, {{"type", "RECONCILE_OPERATIONS"}, {"reconcile_operations", {{"operations", {{{"agent_id", {{"value", "a"}}}}}}}}}) == 400);
+  CHECK(r.call({{"type", "RECONCILE_OPERATIONS"}, {"reconcile_operations", {{"operations", {{{"agent_id", {{"value", "a"}}}}}}}}}) == 400);
 }
 
 TEST_CASE("An unacknowledged operation status survives an agent restart and is resent after it re-registers",
           "[cluster][operations][reservations]") {
-  boost::asio::io_context io;
-  Cluster cluster(io, {.agents = 1, .agent_resources = "cpus:2;mem:1024"});
-  REQUIRE(cluster.start());
-  TestFramework r(cluster, reserver());
-  r.scheduler->start();
-  REQUIRE(accept(cluster, r, first_offer(r), {reserve_op("op-1", reserved("cpus:1"))}) == 202);
+  ReserverCluster setup;
+  Cluster& cluster = setup.cluster;
+  TestFramework& r = *setup.framework;
+  REQUIRE(r.accept(first_offer(r), {reserve_op("op-1", reserved("cpus:1"))}) == 202);
   const json status = await_operation_status(cluster, r, 1);
   REQUIRE(status["state"] == "OPERATION_FINISHED");
 
@@ -274,14 +259,10 @@ TEST_CASE("An unacknowledged operation status survives an agent restart and is r
 
 TEST_CASE("After a master failover an unacknowledged operation status reaches the re-subscribed framework",
           "[cluster][operations][reservations]") {
-  boost::asio::io_context io;
-  Cluster cluster(io, {.agents = 1, .agent_resources = "cpus:2;mem:1024"});
-  REQUIRE(cluster.start());
-  auto info = reserver();
-  info.failover_timeout = 600;
-  TestFramework r(cluster, info);
-  r.scheduler->start();
-  REQUIRE(accept(cluster, r, first_offer(r), {reserve_op("op-1", reserved("cpus:1"))}) == 202);
+  ReserverCluster setup(/*failover_timeout=*/600);
+  Cluster& cluster = setup.cluster;
+  TestFramework& r = *setup.framework;
+  REQUIRE(r.accept(first_offer(r), {reserve_op("op-1", reserved("cpus:1"))}) == 202);
   const json status = await_operation_status(cluster, r, 1);
   REQUIRE(status["state"] == "OPERATION_FINISHED");
 
