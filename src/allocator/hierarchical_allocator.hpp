@@ -113,31 +113,34 @@ class HierarchicalAllocator final : public Allocator {
     std::shared_ptr<const Resources> refused;
     TimePoint until;
   };
-  struct Agent {
-    AgentId id;
+  // Laid out for the cycle, which visits thousands of agents whose state has left the caches
+  // since the declines before it: what every candidate is checked for first (line 0), then what a
+  // grant reads and writes (lines 1 and 2, with three scalar names), the rest after.
+  struct alignas(64) Agent {
     bool present = false;
     bool active = false;
+    bool dirty = false;          // Queued in `dirty_agents_`.
     bool reserved = false;       // `total` holds reservations.
     bool overcommitted = false;  // Holdings exceed `total` (the total shrank under them).
-    bool dirty = false;          // Queued in `dirty_agents_`.
-    Resources total;             // Unallocated form.
-    Resources available;         // Unallocated form: `total` minus the holdings.
-    Quantities available_unreserved;
-    std::vector<Holding> holdings;  // One per framework holding resources here.
-    std::vector<Filter> filters;    // Sorted by framework slot.
-    std::shared_ptr<const Resources> last_refused;  // Of the newest filter, to share with the next.
     // `last_refused` covers `available`, known without comparing them: set when a filter is made
     // (the usual decline refuses what the agent has free), cleared by any change of either.
     bool available_refused = false;
     // `last_refused` equals `available` (and so covers it): set and cleared with
     // `available_refused`, and by a recovered `refused_grant`.
     bool available_equals_refused = false;
+    Resources available;          // Unallocated form: `total` minus the holdings.
+    std::vector<Filter> filters;  // Sorted by framework slot.
+    std::shared_ptr<const Resources> last_refused;  // Of the newest filter, to share with the next.
+    std::vector<Holding> holdings;  // One per framework holding resources here.
+    AgentId id;
     // The newest grant of all of `available` made while it equalled `*last_refused`, tagged. A
     // recovered value sharing its items is `*last_refused` allocated to a role, known without
     // comparing them: declining what the last decline left free, every cycle, reads neither copy
     // (docs/design/allocator.md, "Decline filters"). Dropped once recovered or when
     // `last_refused` changes; empty otherwise.
     Resources refused_grant;
+    Quantities available_unreserved;
+    Resources total;  // Unallocated form.
   };
   struct Expiry {
     TimePoint until;
