@@ -725,7 +725,7 @@ void HierarchicalAllocator::recover(const FrameworkId& framework_id, const Agent
   if (!framework || !agent) return;
   // The refused grant (see `Agent::refused_grant`) coming back: its filter shares `last_refused`
   // without comparing, and if all of it returns to an agent with nothing else free, what is free
-  // equals `last_refused` again.
+  // is `last_refused` again.
   const bool refused_grant = !resources.empty() && resources.shares_items_with(agent->refused_grant);
   // Bookkeeping may be asked to release what an agent re-registration already reset: take only
   // what the framework holds.
@@ -738,8 +738,17 @@ void HierarchicalAllocator::recover(const FrameworkId& framework_id, const Agent
       const bool refused_free = refused_grant && taken.shares_items_with(resources) && agent->available.empty() &&
                                 !agent->overcommitted;
       release(framework_index, agent_index, taken);
-      give_back(agent_index, std::move(taken));
-      if (refused_free) agent->available_refused = agent->available_equals_refused = true;
+      if (refused_free) {
+        // `give_back` without copying `taken` untagged: it is `*last_refused` tagged. Its
+        // quantities are counted while `release` has just read it.
+        const Quantities unreserved = unreserved_quantities(taken, names_);
+        agent->available = *agent->last_refused;
+        agent->available_unreserved += unreserved;
+        available_unreserved_ += unreserved;
+        agent->available_refused = agent->available_equals_refused = true;
+      } else {
+        give_back(agent_index, std::move(taken));
+      }
       mark_dirty(agent_index);
       if (quota_active()) mark_all_dirty();
     }
@@ -757,7 +766,6 @@ void HierarchicalAllocator::recover(const FrameworkId& framework_id, const Agent
       for (const Index role : roles) add_filter(framework_index, agent_index, role, part, until, now);
     });
   }
-  if (refused_grant) agent->refused_grant = Resources{};
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -133,12 +133,15 @@ class HierarchicalAllocator final : public Allocator {
     std::shared_ptr<const Resources> last_refused;  // Of the newest filter, to share with the next.
     std::vector<Holding> holdings;  // One per framework holding resources here.
     AgentId id;
-    // The newest grant of all of `available` made while it equalled `*last_refused`, tagged. A
-    // recovered value sharing its items is `*last_refused` allocated to a role, known without
-    // comparing them: declining what the last decline left free, every cycle, reads neither copy
-    // (docs/design/allocator.md, "Decline filters"). Dropped once recovered or when
-    // `last_refused` changes; empty otherwise.
+    // The newest grant of all of `available` made while it equalled `*last_refused`: that copy
+    // allocated to `refused_role`. A recovered value sharing its items is `*last_refused` tagged,
+    // known without comparing them; when it all comes back to an agent with nothing else free,
+    // `available` becomes `*last_refused` itself (shared, not copied) and the next grant of all
+    // of it takes these tagged items instead of tagging its own, so declining what the last
+    // decline left free, every cycle, copies and reads neither (docs/design/allocator.md,
+    // "Decline filters"). Dropped when `last_refused` changes; empty if there is none.
     Resources refused_grant;
+    Index refused_role = no_role;
     Quantities available_unreserved;
     Resources total;  // Unallocated form.
   };

@@ -310,8 +310,19 @@ void HierarchicalAllocator::grant(Index framework_index, Index role_index, Index
   add_to_roles(role_index, {}, unreserved, true);
   cycle.pending.push_back(Pending{role_index, framework_client, std::move(quantities)});
 
-  Resources tagged = std::move(granted).allocated_to(role.name);
-  if (refused_whole) agent.refused_grant = tagged;
+  // All of `available` while it equals `*last_refused`: `refused_grant` holds it tagged already
+  // (retagged in place for another role, as `granted` would be).
+  Resources tagged;
+  if (refused_whole && !agent.refused_grant.empty()) {
+    tagged = agent.refused_role == role_index ? std::move(agent.refused_grant)
+                                              : std::move(agent.refused_grant).allocated_to(role.name);
+  } else {
+    tagged = std::move(granted).allocated_to(role.name);
+  }
+  if (refused_whole) {
+    agent.refused_grant = tagged;
+    agent.refused_role = role_index;
+  }
   if (Holding* h = holding(agent, framework_index)) {
     if (!has_allocation_role(h->resources, role.name)) ++member.agents;
     h->resources += tagged;
