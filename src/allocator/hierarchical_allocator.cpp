@@ -742,6 +742,7 @@ void HierarchicalAllocator::recover(const FrameworkId& framework_id, const Agent
         // `give_back` without copying `taken` untagged: it is `*last_refused` tagged. Its
         // quantities are counted while `release` has just read it.
         const Quantities unreserved = unreserved_quantities(taken, names_);
+        DCOS_ASSERT(agent->last_refused);  // `refused_grant` is dropped with it.
         agent->available = *agent->last_refused;
         agent->available_unreserved += unreserved;
         available_unreserved_ += unreserved;
