@@ -273,24 +273,27 @@ void HierarchicalAllocator::hold(Index framework_index, Index agent_index, const
 }
 
 void HierarchicalAllocator::release(Index framework_index, Index agent_index, const Resources& tagged) {
-  Agent& agent = agents_[agent_index];
-  const Holding* h = holding(agent, framework_index);
   for_each_allocation_role(tagged, [&](const std::string& name, const Resources& part) {
     auto it = role_index_.find(name);
     DCOS_ASSERT(it != role_index_.end());  // Held resources always carry a tracked role.
-    const Index role_index = it->second;
-    Role& role = roles_[role_index];
-    Member* m = member(framework_index, role_index);
-    DCOS_ASSERT(m != nullptr);
-    const Client client = static_cast<Client>(m - role.members.data());
     Quantities quantities, unreserved;
     count_scalars(part, names_, quantities, unreserved);
-    role.frameworks.unallocated(client, quantities);
-    role_sorter_.unallocated(*role.client, quantities);
-    add_to_roles(role_index, {}, unreserved, false);
-    if (h == nullptr || !has_allocation_role(h->resources, name)) --m->agents;
-    if (!subscribed(frameworks_[framework_index], role_index)) untrack_if_idle(framework_index, role_index);
+    release_role(framework_index, agent_index, it->second, quantities, unreserved);
   });
+}
+
+void HierarchicalAllocator::release_role(Index framework_index, Index agent_index, Index role_index,
+                                         const Quantities& quantities, const Quantities& unreserved) {
+  const Holding* h = holding(agents_[agent_index], framework_index);
+  Role& role = roles_[role_index];
+  Member* m = member(framework_index, role_index);
+  DCOS_ASSERT(m != nullptr);
+  const Client client = static_cast<Client>(m - role.members.data());
+  role.frameworks.unallocated(client, quantities);
+  role_sorter_.unallocated(*role.client, quantities);
+  add_to_roles(role_index, {}, unreserved, false);
+  if (h == nullptr || !has_allocation_role(h->resources, role.name)) --m->agents;
+  if (!subscribed(frameworks_[framework_index], role_index)) untrack_if_idle(framework_index, role_index);
 }
 
 void HierarchicalAllocator::give_back(Index agent_index, Resources tagged) {
@@ -372,13 +375,17 @@ void HierarchicalAllocator::add_filter(Index framework_index, Index agent_index,
   std::vector<Filter>& filters = agent.filters;
   // Declines of one agent's free resources by one framework after another refuse the same
   // resources: share one copy.
-  std::shared_ptr<const Resources> shared;
+  std::shared_ptr<const Refusal> refusal;
   const bool refused_again = !agent.refused_grant.empty() && refused.shares_items_with(agent.refused_grant);
-  if (agent.last_refused && (refused_again || same_unallocated(*agent.last_refused, refused))) {
-    shared = agent.last_refused;
+  if (agent.last_refused && (refused_again || same_unallocated(agent.last_refused->resources, refused))) {
+    refusal = agent.last_refused;
   } else {
-    shared = std::make_shared<const Resources>(refused.unallocated());
+    auto made = std::make_shared<Refusal>();
+    made->resources = refused.unallocated();
+    count_scalars(made->resources, names_, made->all, made->unreserved);
+    refusal = std::move(made);
   }
+  const std::shared_ptr<const Resources> shared(refusal, &refusal->resources);
   auto covers = [](const std::shared_ptr<const Resources>& a, const std::shared_ptr<const Resources>& b) {
     return a == b || a->contains(*b);
   };
@@ -402,13 +409,13 @@ void HierarchicalAllocator::add_filter(Index framework_index, Index agent_index,
   filters.insert(position, Filter{framework_index, role, epoch, shared, until});
   // A decline of everything an agent had free leaves it with just that: later offers there are
   // filtered for every framework that refused this copy without comparing resources again.
-  const bool same_copy = shared == agent.last_refused;
+  const bool same_copy = refusal == agent.last_refused;
   if (!same_copy || !agent.available_equals_refused) {
     agent.available_refused = shared->contains(agent.available);
     agent.available_equals_refused = agent.available_refused && agent.available.contains(*shared);
   }
   if (!same_copy) agent.refused_grant = Resources{};
-  agent.last_refused = std::move(shared);
+  agent.last_refused = std::move(refusal);
   ++filter_count_;
   expiries_.push(Expiry{until, agent_index});
   // Replaced filters leave their expiries behind; rebuild once they outnumber the live filters,
@@ -737,17 +744,18 @@ void HierarchicalAllocator::recover(const FrameworkId& framework_id, const Agent
     if (!taken.empty()) {
       const bool refused_free = refused_grant && taken.shares_items_with(resources) && agent->available.empty() &&
                                 !agent->overcommitted;
-      release(framework_index, agent_index, taken);
       if (refused_free) {
-        // `give_back` without copying `taken` untagged: it is `*last_refused` tagged. Its
-        // quantities are counted while `release` has just read it.
-        const Quantities unreserved = unreserved_quantities(taken, names_);
+        // `release` and `give_back` without reading `taken`: it is `*last_refused` allocated to
+        // `refused_role`.
         DCOS_ASSERT(agent->last_refused);  // `refused_grant` is dropped with it.
-        agent->available = *agent->last_refused;
-        agent->available_unreserved += unreserved;
-        available_unreserved_ += unreserved;
+        const Refusal& refusal = *agent->last_refused;
+        release_role(framework_index, agent_index, agent->refused_role, refusal.all, refusal.unreserved);
+        agent->available = refusal.resources;
+        agent->available_unreserved += refusal.unreserved;
+        available_unreserved_ += refusal.unreserved;
         agent->available_refused = agent->available_equals_refused = true;
       } else {
+        release(framework_index, agent_index, taken);
         give_back(agent_index, std::move(taken));
       }
       mark_dirty(agent_index);
@@ -758,14 +766,18 @@ void HierarchicalAllocator::recover(const FrameworkId& framework_id, const Agent
     // The filter outlives at least one allocation interval, so the next periodic cycle sees it
     // (MESOS-4302).
     const TimePoint until = now + std::max(*refuse_for, options_.allocation_interval);
-    for_each_allocation_role(resources, [&](const std::string& name, const Resources& part) {
-      if (!name.empty()) {
-        add_filter(framework_index, agent_index, intern_role(name), part, until, now);
-        return;
-      }
-      const std::vector<Index> roles = frameworks_[framework_index].roles;
-      for (const Index role : roles) add_filter(framework_index, agent_index, role, part, until, now);
-    });
+    if (refused_grant) {  // All in `refused_role`, without reading them.
+      add_filter(framework_index, agent_index, agent->refused_role, resources, until, now);
+    } else {
+      for_each_allocation_role(resources, [&](const std::string& name, const Resources& part) {
+        if (!name.empty()) {
+          add_filter(framework_index, agent_index, intern_role(name), part, until, now);
+          return;
+        }
+        const std::vector<Index> roles = frameworks_[framework_index].roles;
+        for (const Index role : roles) add_filter(framework_index, agent_index, role, part, until, now);
+      });
+    }
   }
 }
 

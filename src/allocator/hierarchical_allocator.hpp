@@ -104,12 +104,17 @@ class HierarchicalAllocator final : public Allocator {
     Index framework;
     Resources resources;  // Tagged with allocation roles.
   };
+  struct Refusal {  // Refused resources, unallocated, with their scalar quantities counted once.
+    Resources resources;
+    Quantities all, unreserved;
+  };
   struct Filter {  // Mesos's `RefusedOfferFilter` for (framework, role) on one agent.
     Index framework;
     Index role;
     std::uint64_t epoch;  // The `Member::epoch` it was made in.
     // Unallocated form; an offer within them is filtered. Shared by equal filters on the agent
-    // (every framework that declined the same free resources), so k filters cost one copy.
+    // (every framework that declined the same free resources), so k filters cost one copy:
+    // points into a `Refusal`, which it keeps.
     std::shared_ptr<const Resources> refused;
     TimePoint until;
   };
@@ -130,16 +135,17 @@ class HierarchicalAllocator final : public Allocator {
     bool available_equals_refused = false;
     Resources available;          // Unallocated form: `total` minus the holdings.
     std::vector<Filter> filters;  // Sorted by framework slot.
-    std::shared_ptr<const Resources> last_refused;  // Of the newest filter, to share with the next.
+    std::shared_ptr<const Refusal> last_refused;  // Of the newest filter, to share with the next.
     std::vector<Holding> holdings;  // One per framework holding resources here.
     AgentId id;
     // The newest grant of all of `available` made while it equalled `*last_refused`: that copy
     // allocated to `refused_role`. A recovered value sharing its items is `*last_refused` tagged,
     // known without comparing them; when it all comes back to an agent with nothing else free,
-    // `available` becomes `*last_refused` itself (shared, not copied) and the next grant of all
-    // of it takes these tagged items instead of tagging its own, so declining what the last
-    // decline left free, every cycle, copies and reads neither (docs/design/allocator.md,
-    // "Decline filters"). Dropped when `last_refused` changes; empty if there is none.
+    // it is released with the refusal's quantities, `available` becomes `*last_refused` itself
+    // (shared, not copied) and the next grant of all of it takes these tagged items instead of
+    // tagging its own, so declining what the last decline left free, every cycle, copies and
+    // reads neither (docs/design/allocator.md, "Decline filters"). Dropped when `last_refused`
+    // changes; empty if there is none.
     Resources refused_grant;
     Index refused_role = no_role;
     Quantities available_unreserved;
@@ -193,6 +199,9 @@ class HierarchicalAllocator final : public Allocator {
   Holding* holding(Agent& agent, Index framework);
   void hold(Index framework, Index agent, const Resources& tagged);     // Sorters, quota, holdings.
   void release(Index framework, Index agent, const Resources& tagged);  // The reverse; `tagged` is gone.
+  // `release` of one role's part, counted.
+  void release_role(Index framework, Index agent, Index role, const Quantities& quantities,
+                    const Quantities& unreserved);
   void give_back(Index agent, Resources tagged);                       // To the agent's free resources.
   void set_available(Agent& agent, Resources available);
   void recompute_available(Index agent);

@@ -262,7 +262,7 @@ bool HierarchicalAllocator::filtered(const Agent& agent, const Member& member, I
   for (; it != agent.filters.end() && it->framework == member.framework; ++it) {
     if (it->role != role || it->epoch != member.epoch || now >= it->until) continue;
     // `offer` is part of the agent's free resources: covered if they are.
-    if (it->refused == agent.last_refused && agent.available_refused) return true;
+    if (agent.available_refused && it->refused.get() == &agent.last_refused->resources) return true;
     if (it->refused->contains(offer)) return true;
   }
   return false;
