@@ -182,7 +182,7 @@ void Agent::stop_with(StopPolicy policy) {
     run->fetcher.reset();
     const bool kill = policy == StopPolicy::kill_all || (policy == StopPolicy::keep_checkpointed && !run->checkpoint);
     if (kill) {
-      if (run->pid > 0 && !run->exited) signal_group(run->pid, SIGKILL);
+      if (run->pid > 0 && !run->exited) signal_run(*run, SIGKILL);
       remove_runtime_record(*run);
     } else {
       // Leave the process for a restarted agent: stop watching it without reaping it.

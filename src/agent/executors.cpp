@@ -502,9 +502,11 @@ void Agent::kill_task(const FrameworkId& framework, const TaskId& task_id, std::
     }
     // SIGTERM first; SIGKILL once the grace period passes (task kill policy, KILL override, 3 s).
     const Duration period = grace.value_or(task.info.kill_grace_period.value_or(config_.default_kill_grace_period));
-    signal_group(run->pid, SIGTERM);
-    const pid_t pid = run->pid;
-    run->kill_timer = clock_.schedule(period, [pid] { signal_group(pid, SIGKILL); });
+    signal_run(*run, SIGTERM);
+    const std::string container_id = run->container_id;
+    run->kill_timer = clock_.schedule(period, [this, container_id] {
+      if (auto it = runs_.find(container_id); it != runs_.end() && !it->second->exited) signal_run(*it->second, SIGKILL);
+    });
     return;
   }
   if (!task.launched) {
@@ -569,7 +571,14 @@ void Agent::shutdown_executor(ExecutorRun& run, std::optional<std::string> reaso
 
 void Agent::destroy(ExecutorRun& run) {
   if (run.state != RunState::terminated) run.state = RunState::terminating;
-  if (run.pid > 0 && !run.exited) signal_group(run.pid, SIGKILL);
+  if (run.pid > 0 && !run.exited) signal_run(run, SIGKILL);
+}
+
+void Agent::signal_run(const ExecutorRun& run, int signal) const {
+  // A checkpointed run's process is not the agent's child: once it exits, init reaps it at once
+  // and its pid may be reused before the agent hears of the exit.
+  if (run.identity) return signal_group(*run.identity, signal);
+  signal_group(run.pid, signal);
 }
 
 void Agent::shutdown_framework(const FrameworkId& framework) {

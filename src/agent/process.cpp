@@ -99,6 +99,11 @@ void signal_group(pid_t pid, int signal) {
   if (pid > 0) ::kill(-pid, signal);
 }
 
+void signal_group(const ProcessIdentity& leader, int signal) {
+  if (auto now = identify_process(leader.pid); now && now->start_time_ticks != leader.start_time_ticks) return;
+  signal_group(leader.pid, signal);
+}
+
 std::optional<ProcStat> parse_proc_stat(std::string_view text) {
   // "pid (comm) state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt utime
   // stime cutime cstime priority nice num_threads itrealvalue starttime vsize rss ...": `comm`

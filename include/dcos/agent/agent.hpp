@@ -200,6 +200,8 @@ class Agent {
   void shutdown_executor(ExecutorRun& run, std::optional<std::string> reason = std::nullopt,
                          std::string message = {});
   void destroy(ExecutorRun& run);       // SIGKILL to the whole process group.
+  // `signal` to the run's process group, unless its pid has been reused by another process.
+  void signal_run(const ExecutorRun& run, int signal) const;
   void shutdown_framework(const FrameworkId& framework);
   void on_process_exit(const std::string& container_id, std::optional<int> wait_status);
   void on_registration_timeout(const std::string& container_id);

@@ -79,6 +79,10 @@ struct ProcessIdentity {
 std::optional<ProcessIdentity> identify_process(pid_t pid);
 // True when the process `identity` names still runs (and is not a zombie).
 bool process_alive(const ProcessIdentity& identity);
+// `signal_group` for a group whose leader is `leader`, unless `leader.pid` now names another
+// process: the leader was reaped and its pid reused, so its group is gone (Linux does not reuse
+// a pid still in use as a group id), and the signal would hit a stranger's group.
+void signal_group(const ProcessIdentity& leader, int signal);
 
 // This boot's id (`/proc/sys/kernel/random/boot_id`), empty if unreadable.
 std::string current_boot_id();
