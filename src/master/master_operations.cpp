@@ -191,13 +191,13 @@ CallOutcome MasterCore::reconcile_operations(
 }
 
 std::set<AgentId> MasterCore::forget_operations(Framework& framework) {
+  // All of the framework's, including one whose id a later operation took over.
   std::set<AgentId> agents;
-  for (const auto& [operation_id, uuid] : framework.operations) {
-    if (auto it = operations_.find(uuid); it != operations_.end()) {
-      agents.insert(it->second.agent_id);
-      operations_.erase(it);
-    }
-  }
+  std::erase_if(operations_, [&](const auto& entry) {
+    if (entry.second.framework_id != framework.id) return false;
+    agents.insert(entry.second.agent_id);
+    return true;
+  });
   framework.operations.clear();
   return agents;
 }

@@ -283,3 +283,22 @@ TEST_CASE("After a master failover an unacknowledged operation status reaches th
   REQUIRE(cluster.run_until([&] { return acked && cluster.agent(0).pending_operation_updates() == 0; }));
   CHECK(operations(cluster).empty());
 }
+
+TEST_CASE("A framework's operations go with it, also one whose id a later operation reused",
+          "[cluster][operations][reservations]") {
+  ReserverCluster setup;
+  Cluster& cluster = setup.cluster;
+  TestFramework& r = *setup.framework;
+  REQUIRE(r.accept(first_offer(r), {reserve_op("op-1", reserved("cpus:0.5"))}) == 202);
+  REQUIRE(await_operation_status(cluster, r, 1)["state"] == "OPERATION_FINISHED");
+  cluster.advance(2s, 2);
+  REQUIRE(r.accept(first_offer(r, 2), {reserve_op("op-1", reserved("cpus:0.5"))}) == 202);
+  REQUIRE(await_operation_status(cluster, r, 2)["state"] == "OPERATION_FINISHED");
+  CHECK(operations(cluster).size() == 2);
+
+  // Removed: the master forgets both, and the agent stops resending their statuses.
+  bool done = false;
+  r.scheduler->teardown([&](auto) { done = true; });
+  REQUIRE(cluster.run_until([&] { return done && cluster.agent(0).pending_operation_updates() == 0; }));
+  CHECK(operations(cluster).empty());
+}
