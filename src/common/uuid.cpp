@@ -2,8 +2,10 @@
 
 #include <array>
 #include <cstring>
+#include <stdexcept>
 
 #include <boost/uuid/random_generator.hpp>
+#include <boost/uuid/string_generator.hpp>
 #include <boost/uuid/uuid.hpp>
 #include <boost/uuid/uuid_io.hpp>
 
@@ -45,6 +47,16 @@ std::string uuid_bytes_to_string(std::string_view bytes) {
   boost::uuids::uuid id;
   std::memcpy(id.data, bytes.data(), 16);
   return boost::uuids::to_string(id);
+}
+
+std::optional<std::string> uuid_string_to_bytes(std::string_view text) {
+  if (text.size() != 36) return std::nullopt;
+  try {
+    const boost::uuids::uuid id = boost::uuids::string_generator()(text.begin(), text.end());
+    return std::string(reinterpret_cast<const char*>(id.data), 16);
+  } catch (const std::runtime_error&) {
+    return std::nullopt;
+  }
 }
 
 std::string base64_encode(std::string_view bytes) {

@@ -33,18 +33,6 @@ bool terminal_operation_state(const std::string& state) {
          state == "OPERATION_DROPPED" || state == "OPERATION_GONE_BY_OPERATOR" || state == "OPERATION_UNSUPPORTED";
 }
 
-// 16 raw bytes of a uuid's 36-character text form.
-std::string uuid_text_to_bytes(const std::string& text) {
-  std::string bytes;
-  auto nibble = [](char c) { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; };
-  for (std::size_t i = 0; i + 1 < text.size(); ++i) {
-    if (text[i] == '-') continue;
-    bytes.push_back(static_cast<char>(nibble(text[i]) << 4 | nibble(text[i + 1])));
-    ++i;
-  }
-  return bytes;
-}
-
 }  // namespace
 
 nlohmann::json to_json(const Operation& operation) {
@@ -54,7 +42,7 @@ nlohmann::json to_json(const Operation& operation) {
                         {"agent_id", operation.agent_id},
                         {"info", operation.info.is_null() ? nlohmann::json::object() : operation.info},
                         {"latest_status", operation.latest_status},
-                        {"uuid", {{"value", base64_encode(uuid_text_to_bytes(operation.uuid))}}}};
+                        {"uuid", {{"value", base64_encode(uuid_string_to_bytes(operation.uuid).value_or(""))}}}};
   if (!statuses.empty()) out["statuses"] = std::move(statuses);
   return out;
 }

@@ -65,6 +65,15 @@ json await_operation_status(Cluster& cluster, const TestFramework& framework, si
   return operation_statuses(framework)[n - 1];
 }
 
+// Acknowledges `status`; true once the master answered 202 and the agent has nothing to resend.
+bool acknowledge(Cluster& cluster, TestFramework& framework, const json& status) {
+  bool acked = false;
+  framework.scheduler->acknowledge_operation_status(status, [&](auto response) {
+    acked = response && response->result_int() == 202;
+  });
+  return cluster.run_until([&] { return acked && cluster.agent(0).pending_operation_updates() == 0; });
+}
+
 json operations(Cluster& cluster) {
   auto reply = operator_reply(cluster, {{"type", "GET_OPERATIONS"}});
   REQUIRE(reply.status == 200);
@@ -119,9 +128,7 @@ TEST_CASE("RESERVE with an id: the agent reports OPERATION_FINISHED once checkpo
   CHECK(resent["state"] == "OPERATION_FINISHED");
 
   // Acknowledged: the agent stops resending and the master forgets it.
-  bool acked = false;
-  r.scheduler->acknowledge_operation_status(status, [&](auto response) { acked = response && response->result_int() == 202; });
-  REQUIRE(cluster.run_until([&] { return acked && cluster.agent(0).pending_operation_updates() == 0; }));
+  REQUIRE(acknowledge(cluster, r, status));
   CHECK(operations(cluster).empty());
   cluster.advance(25s, 25);
   CHECK(operation_statuses(r).size() == 2);
@@ -249,9 +256,7 @@ TEST_CASE("An unacknowledged operation status survives an agent restart and is r
   REQUIRE(cluster.run_until([&] { return cluster.agent(0).registered() && operation_statuses(r).size() >= 2; }));
   CHECK(operation_statuses(r)[1]["uuid"] == status["uuid"]);
 
-  bool acked = false;
-  r.scheduler->acknowledge_operation_status(status, [&](auto response) { acked = response && response->result_int() == 202; });
-  REQUIRE(cluster.run_until([&] { return acked && cluster.agent(0).pending_operation_updates() == 0; }));
+  REQUIRE(acknowledge(cluster, r, status));
   // Nothing is left to resend by a later restart either.
   REQUIRE(cluster.restart_agent(0));
   CHECK(cluster.agent(0).pending_operation_updates() == 0);
@@ -278,9 +283,7 @@ TEST_CASE("After a master failover an unacknowledged operation status reaches th
   REQUIRE(listed.size() == 1);
   CHECK(listed[0]["latest_status"]["operation_id"]["value"] == "op-1");
 
-  bool acked = false;
-  r.scheduler->acknowledge_operation_status(status, [&](auto response) { acked = response && response->result_int() == 202; });
-  REQUIRE(cluster.run_until([&] { return acked && cluster.agent(0).pending_operation_updates() == 0; }));
+  REQUIRE(acknowledge(cluster, r, status));
   CHECK(operations(cluster).empty());
 }
 

@@ -85,4 +85,9 @@ TEST_CASE("UUID text forms are 36 characters in 8-4-4-4-12 groups", "[common][co
   CHECK(text[14] == '4');
   const std::string bytes("\x00\x11\x22\x33\x44\x55\x66\x77\x88\x99\xaa\xbb\xcc\xdd\xee\xff", 16);
   CHECK(dcos::uuid_bytes_to_string(bytes) == "00112233-4455-6677-8899-aabbccddeeff");
+  // And back; anything that is not the 36-character form is refused.
+  CHECK(dcos::uuid_string_to_bytes("00112233-4455-6677-8899-aabbccddeeff") == bytes);
+  CHECK(dcos::uuid_string_to_bytes(dcos::uuid_bytes_to_string(dcos::random_uuid_bytes())).value().size() == 16);
+  CHECK_FALSE(dcos::uuid_string_to_bytes("00112233-4455-6677-8899-aabbccddeefg"));
+  CHECK_FALSE(dcos::uuid_string_to_bytes("00112233-4455-6677-8899-aabbccddee"));
 }

@@ -16,6 +16,8 @@ std::string random_uuid_string();
 bool is_valid_uuid_bytes(std::string_view bytes);
 // The 36-character text form of 16 raw bytes. Requires: `bytes.size() == 16`.
 std::string uuid_bytes_to_string(std::string_view bytes);
+// The 16 raw bytes of a 36-character text form; nullopt when `text` is not one.
+std::optional<std::string> uuid_string_to_bytes(std::string_view text);
 
 // Standard base64 (RFC 4648, `+/`, `=` padding).
 std::string base64_encode(std::string_view bytes);
