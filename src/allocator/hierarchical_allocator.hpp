@@ -17,6 +17,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include <boost/container/deque.hpp>
+
 #include "allocator/resource_math.hpp"
 #include "dcos/allocator/allocator.hpp"
 #include "dcos/allocator/drf_sorter.hpp"
@@ -246,7 +248,14 @@ class HierarchicalAllocator final : public Allocator {
   std::deque<Framework> frameworks_;
   std::vector<Index> free_frameworks_;
   std::unordered_map<FrameworkId, Index> framework_index_;
-  std::deque<Agent> agents_;
+  // Slots never move, and 256 of them lie in one block (std::deque holds two per block). A cycle
+  // walks agents in id order, which is slot order when ids sort in the order agents registered:
+  // their state then streams in from memory, prefetched by the hardware, instead of coming one
+  // scattered block at a time; in any order, neighbours share pages. `std::allocator` keeps
+  // each slot cache-line aligned.
+  using AgentSlots = boost::container::deque<Agent, std::allocator<Agent>,
+                                             boost::container::deque_options_t<boost::container::block_size<256>>>;
+  AgentSlots agents_;
   std::unordered_map<AgentId, Index> agent_index_;
   std::vector<Index> agent_order_;  // Every agent slot, by id: the order a cycle visits them in.
   std::vector<Index> candidates_;   // Of the current cycle; kept to reuse its storage.

@@ -45,3 +45,35 @@ TEST_CASE("Ids are distinct types that compare, hash, format and encode by value
   nlohmann::json j = dcos::AgentId("a-1");
   CHECK(j == nlohmann::json{{"value", "a-1"}});
 }
+
+TEST_CASE("A long id's copies share its value; short and long ids compare, hash and move alike", "[common][core]") {
+  // Ids are copied into every offer, grant and update: a copy of a Mesos-style id (longer than a
+  // string holds inline) refers to the same characters instead of allocating its own.
+  const std::string uuid_id = "0f6c3e1a-7b9d-4a5c-9d2e-000000000001-0000";
+  const dcos::FrameworkId long_id(uuid_id);
+  const dcos::FrameworkId copy = long_id;  // NOLINT(performance-unnecessary-copy-initialization)
+  CHECK(&copy.value() == &long_id.value());
+  CHECK(copy == long_id);
+  CHECK(dcos::FrameworkId(uuid_id) == long_id);  // Made apart: equal by value.
+  CHECK(std::hash<dcos::FrameworkId>{}(dcos::FrameworkId(uuid_id)) == std::hash<dcos::FrameworkId>{}(long_id));
+
+  const dcos::FrameworkId short_id("fw-1");
+  const dcos::FrameworkId short_copy = short_id;  // NOLINT(performance-unnecessary-copy-initialization)
+  CHECK(short_copy == short_id);
+  CHECK(&short_copy.value() != &short_id.value());
+  // Ordering is by value across both forms: "0f6c…" < "fw-1" < "fw-1-and-then-a-long-suffix".
+  const dcos::FrameworkId longer("fw-1-and-then-a-long-suffix");
+  CHECK(long_id < short_id);
+  CHECK(short_id < longer);
+  CHECK(short_id != longer);
+
+  // A moved-from id is empty, whichever form it had.
+  dcos::FrameworkId from_long = long_id, from_short = short_id;
+  const dcos::FrameworkId taken_long = std::move(from_long), taken_short = std::move(from_short);
+  CHECK(taken_long == long_id);
+  CHECK(taken_short == short_id);
+  CHECK(from_long.empty());   // NOLINT(bugprone-use-after-move)
+  CHECK(from_short.empty());  // NOLINT(bugprone-use-after-move)
+  from_long = taken_long;
+  CHECK(from_long.value() == uuid_id);
+}
