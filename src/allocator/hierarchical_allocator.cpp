@@ -253,6 +253,11 @@ HierarchicalAllocator::Holding* HierarchicalAllocator::holding(Agent& agent, Ind
   return nullptr;
 }
 
+void HierarchicalAllocator::drop_holding(Holdings& holdings, Index framework) {
+  holdings.erase(std::remove_if(holdings.begin(), holdings.end(), [&](const Holding& h) { return h.framework == framework; }),
+                 holdings.end());
+}
+
 void HierarchicalAllocator::hold(Index framework_index, Index agent_index, const Resources& tagged) {
   if (tagged.empty()) return;
   Agent& agent = agents_[agent_index];
@@ -407,6 +412,7 @@ void HierarchicalAllocator::add_filter(Index framework_index, Index agent_index,
   filter_count_ -= static_cast<std::size_t>(last - kept);
   const auto position = filters.erase(kept, last);
   filters.insert(position, Filter{framework_index, role, epoch, shared, until});
+  agent.filtered_frameworks |= framework_bit(framework_index);
   // A decline of everything an agent had free leaves it with just that: later offers there are
   // filtered for every framework that refused this copy without comparing resources again.
   const bool same_copy = refusal == agent.last_refused;
@@ -432,12 +438,19 @@ void HierarchicalAllocator::rebuild_expiries() {
   expiries_ = decltype(expiries_)(std::greater<>(), std::move(expiries));
 }
 
+template <typename Pred>
+void HierarchicalAllocator::erase_filters(Agent& agent, Pred drop) {
+  filter_count_ -= std::erase_if(agent.filters, drop);
+  agent.filtered_frameworks = 0;
+  for (const Filter& f : agent.filters) agent.filtered_frameworks |= framework_bit(f.framework);
+}
+
 void HierarchicalAllocator::expire_filters(TimePoint now) {
   while (!expiries_.empty() && expiries_.top().until <= now) {
     const Index agent_index = expiries_.top().agent;
     expiries_.pop();
     Agent& agent = agents_[agent_index];
-    filter_count_ -= std::erase_if(agent.filters, [&](const Filter& f) { return f.until <= now; });
+    erase_filters(agent, [&](const Filter& f) { return f.until <= now; });
     if (agent.present) mark_dirty(agent_index);
   }
 }
@@ -467,11 +480,11 @@ void HierarchicalAllocator::remove_framework(const FrameworkId& id) {
   for (const Index agent_index : agent_order_) {
     Agent& agent = agents_[agent_index];
     if (!agent.present) continue;
-    filter_count_ -= std::erase_if(agent.filters, [&](const Filter& f) { return f.framework == index; });
+    erase_filters(agent, [&](const Filter& f) { return f.framework == index; });
     Holding* h = holding(agent, index);
     if (h == nullptr) continue;
     Resources held = std::move(h->resources);
-    std::erase_if(agent.holdings, [&](const Holding& other) { return other.framework == index; });
+    drop_holding(agent.holdings, index);
     release(index, agent_index, held);
     give_back(agent_index, std::move(held));
     mark_dirty(agent_index);
@@ -576,8 +589,7 @@ void HierarchicalAllocator::add_agent(const AgentId& id, const Resources& total,
     agent.total = total.unallocated();
     agent.reserved = has_reservations(agent.total);
     agent.holdings.clear();
-    filter_count_ -= agent.filters.size();
-    agent.filters.clear();
+    erase_filters(agent, [](const Filter&) { return true; });
     track_reservations(agent.total, true);
     change_totals(agent.total, true);
   }
@@ -612,12 +624,11 @@ void HierarchicalAllocator::remove_agent(const AgentId& id) {
   Index index;
   Agent* agent = find_agent(id, &index);
   if (!agent) return;
-  std::vector<Holding> holdings = std::move(agent->holdings);
+  auto holdings = std::move(agent->holdings);
   agent->holdings.clear();
   for (const Holding& h : holdings) release(h.framework, index, h.resources);
   // Mesos's `removeFilters`: a returning agent starts without any.
-  filter_count_ -= agent->filters.size();
-  agent->filters.clear();
+  erase_filters(*agent, [](const Filter&) { return true; });
   agent->last_refused.reset();
   agent->refused_grant = Resources{};
   track_reservations(agent->total, false);
@@ -706,7 +717,7 @@ Result<void> HierarchicalAllocator::update_allocation(const FrameworkId& framewo
   });
   h->resources += to;
   if (h->resources.empty()) {
-    std::erase_if(agent->holdings, [&](const Holding& other) { return other.framework == framework_index; });
+    drop_holding(agent->holdings, framework_index);
   }
   track_reservations(agent->total, false);
   change_totals(agent->total, false);
@@ -739,7 +750,7 @@ void HierarchicalAllocator::recover(const FrameworkId& framework_id, const Agent
   if (Holding* h = holding(*agent, framework_index)) {
     Resources taken = take(h->resources, resources);
     if (h->resources.empty()) {
-      std::erase_if(agent->holdings, [&](const Holding& other) { return other.framework == framework_index; });
+      drop_holding(agent->holdings, framework_index);
     }
     if (!taken.empty()) {
       const bool refused_free = refused_grant && taken.shares_items_with(resources) && agent->available.empty() &&

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include <boost/container/deque.hpp>
+#include <boost/container/small_vector.hpp>
 
 #include "allocator/resource_math.hpp"
 #include "dcos/allocator/allocator.hpp"
@@ -106,6 +107,7 @@ class HierarchicalAllocator final : public Allocator {
     Index framework;
     Resources resources;  // Tagged with allocation roles.
   };
+  using Holdings = boost::container::small_vector<Holding, 2>;
   struct Refusal {  // Refused resources, unallocated, with their scalar quantities counted once.
     Resources resources;
     Quantities all, unreserved;
@@ -137,8 +139,13 @@ class HierarchicalAllocator final : public Allocator {
     bool available_equals_refused = false;
     Resources available;          // Unallocated form: `total` minus the holdings.
     std::vector<Filter> filters;  // Sorted by framework slot.
+    // Bit `framework_bit(f)` is set for every framework `f` with a filter in `filters` (and may
+    // be set for others): a cycle asks it before searching `filters`, which it then seldom reads.
+    std::uint64_t filtered_frameworks = 0;
     std::shared_ptr<const Refusal> last_refused;  // Of the newest filter, to share with the next.
-    std::vector<Holding> holdings;  // One per framework holding resources here.
+    // One per framework holding resources here; the usual one or two lie in the slot itself, so
+    // a grant or a decline reads no block of its own for them.
+    Holdings holdings;
     AgentId id;
     // The newest grant of all of `available` made while it equalled `*last_refused`: that copy
     // allocated to `refused_role`. A recovered value sharing its items is `*last_refused` tagged,
@@ -199,6 +206,7 @@ class HierarchicalAllocator final : public Allocator {
 
   // Allocation bookkeeping.
   Holding* holding(Agent& agent, Index framework);
+  static void drop_holding(Holdings& holdings, Index framework);
   void hold(Index framework, Index agent, const Resources& tagged);     // Sorters, quota, holdings.
   void release(Index framework, Index agent, const Resources& tagged);  // The reverse; `tagged` is gone.
   // `release` of one role's part, counted.
@@ -213,6 +221,10 @@ class HierarchicalAllocator final : public Allocator {
   // `refused` in any allocation roles: the filter keeps them unallocated.
   void add_filter(Index framework, Index agent, Index role, const Resources& refused, TimePoint until,
                   TimePoint now);
+  static std::uint64_t framework_bit(Index framework) { return std::uint64_t{1} << (framework % 64); }
+  // Removes the filters `drop` picks from `agent`, keeping `filtered_frameworks` and the count.
+  template <typename Pred>
+  void erase_filters(Agent& agent, Pred drop);
   void expire_filters(TimePoint now);
   void rebuild_expiries();
   void mark_dirty(Index agent);

@@ -98,19 +98,16 @@ std::vector<Grant> HierarchicalAllocator::allocate(TimePoint now) {
 
 void HierarchicalAllocator::prefetch_candidate(std::size_t visiting) const {
   // With more agents than the last-level cache holds, each candidate's state comes from memory:
-  // ask for it a few candidates ahead so the loads overlap. First the lines of the agent a
-  // grant reads, then, once those have arrived, what they point to (its filters, holdings and
-  // the shared blocks a grant's copies count on).
+  // ask for it a few candidates ahead so the loads overlap. First the agent's slot (a grant
+  // reads all of it but its total), then, once those have arrived, the shared blocks a grant's copies count on (its
+  // filters are seldom read: see `Agent::filtered_frameworks`; its holdings lie in the slot).
   constexpr std::size_t agent_ahead = 8, pointees_ahead = 4;
   if (visiting + agent_ahead < candidates_.size()) {
     const char* agent = reinterpret_cast<const char*>(&agents_[candidates_[visiting + agent_ahead]]);
-    for (std::size_t line = 0; line < 3; ++line) __builtin_prefetch(agent + 64 * line);
+    for (std::size_t line = 0; line < sizeof(Agent) / 64; ++line) __builtin_prefetch(agent + 64 * line);
   }
   if (visiting + pointees_ahead < candidates_.size()) {
     const Agent& agent = agents_[candidates_[visiting + pointees_ahead]];
-    __builtin_prefetch(agent.filters.data());
-    __builtin_prefetch(agent.filters.data() + agent.filters.size() / 2);
-    __builtin_prefetch(agent.holdings.data());
     __builtin_prefetch(&agent.available.items());
     __builtin_prefetch(&agent.refused_grant.items());
   }
@@ -277,7 +274,7 @@ const Resources* HierarchicalAllocator::shape_offer(const Agent& agent, const Ro
 
 bool HierarchicalAllocator::filtered(const Agent& agent, const Member& member, Index role, const Resources& offer,
                                      TimePoint now) const {
-  if (agent.filters.empty()) return false;
+  if ((agent.filtered_frameworks & framework_bit(member.framework)) == 0) return false;
   auto it = std::lower_bound(agent.filters.begin(), agent.filters.end(), member.framework,
                              [](const Filter& f, Index framework) { return f.framework < framework; });
   // Mesos's `RefusedOfferFilter`: filtered while the offer is within what was refused.

@@ -75,3 +75,42 @@ TEST_CASE("A decline filter keeps applying to part of what was refused", "[alloc
   CHECK(grants[0].framework == B);
   CHECK(grants[0].resources == R("cpus:1;mem:256;ports:[3-4]").allocated_to("b"));
 }
+
+TEST_CASE("Filters of frameworks 64 slots apart stay apart when one of them expires", "[allocator][core]") {
+  // A cycle asks a per-agent bitmask (bit = framework slot % 64) before searching the agent's
+  // filters. Slots 0 and 64 share a bit: when slot 0's filter expires, slot 64's must still hold.
+  // Slot 64 ("a-064") sorts first by name; slots 1-63 are inactive and never offered.
+  auto allocator = dcos::make_drf_allocator();
+  const dcos::FrameworkId first("fw-000"), sixty_fourth("a-064");
+  allocator->add_framework(first, {"*"}, true);
+  for (int slot = 1; slot < 64; ++slot) {
+    allocator->add_framework(dcos::FrameworkId("x-" + std::to_string(slot)), {"*"}, false);
+  }
+  allocator->add_framework(sixty_fourth, {"*"}, true);
+  allocator->add_agent(agent, R("cpus:2;mem:1024"), {});
+
+  auto grants = allocator->allocate(t0);
+  REQUIRE(grants.size() == 1);
+  REQUIRE(grants[0].framework == sixty_fourth);
+  allocator->recover(sixty_fourth, agent, grants[0].resources, 1h, t0);
+  grants = allocator->allocate(t0 + 1s);
+  REQUIRE(grants.size() == 1);
+  REQUIRE(grants[0].framework == first);
+  allocator->recover(first, agent, grants[0].resources, 10s, t0 + 1s);
+  CHECK(allocator->allocate(t0 + 2s).empty());
+
+  // Slot 0's filter is gone; slot 64's (an hour) is not, although a-064 would come first.
+  grants = allocator->allocate(t0 + 12s);
+  REQUIRE(grants.size() == 1);
+  CHECK(grants[0].framework == first);
+  allocator->recover(first, agent, grants[0].resources, std::nullopt, t0 + 12s);
+  grants = allocator->allocate(t0 + 13s);
+  REQUIRE(grants.size() == 1);
+  CHECK(grants[0].framework == first);
+
+  // Once a-064's filter expires too, it is offered again (it sorts first among equal shares).
+  allocator->recover(first, agent, grants[0].resources, std::nullopt, t0 + 13s);
+  grants = allocator->allocate(t0 + 1h + 1s);
+  REQUIRE(grants.size() == 1);
+  CHECK(grants[0].framework == sixty_fourth);
+}
