@@ -21,15 +21,21 @@
 // cycle_max_s, first_cycle_s, decline_s (mean time of one round of declines), offers (per cycle,
 // mean), setup_s, peak_rss_mb, runs. About 45 s with the defaults on a 2-core machine.
 //
+// --doubling N measures what doubling agents and frameworks costs: 10000x1000 and 20000x2000
+// (or the two --points) alternately N times per variant, one line per variant with both medians,
+// `ratio` (of the medians) and the quartiles of the N paired ratios.
+//
 // Run (from the repository root):
 //   cmake --build build --target bench_allocator -j2 && ./build/bench/bench_allocator
 //   ./build/bench/bench_allocator --cycles 10 --runs 5 --points 10000x1000,20000x2000 --variants decline
+//   ./build/bench/bench_allocator --doubling 20 --cycles 10
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -62,10 +68,22 @@ struct Settings {
   std::vector<std::string> variants = {"decline", "quota", "suppressed"};
   int cycles = 8;
   int runs = 3;
+  int doubling = 0;  // Alternations of the doubling measurement; 0: the grid instead.
 };
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+double median_of(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  const std::size_t n = values.size();
+  return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
+double quantile_of(std::vector<double> values, double q) {
+  std::sort(values.begin(), values.end());
+  return values[static_cast<std::size_t>(q * static_cast<double>(values.size() - 1) + 0.5)];
 }
 
 // CPU time of this thread: what a cycle costs when other processes share the cores.
@@ -159,11 +177,6 @@ void run_point(const std::string& variant, Point point, int cycles) {
   const int steady = std::max(1, cycles - 1);
   // The median of the cycles after the first: one preemption by another process on this shared
   // machine moves a mean, not a median.
-  auto median = [](std::vector<double> values) {
-    std::sort(values.begin(), values.end());
-    const std::size_t n = values.size();
-    return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
-  };
   const std::vector<double> steady_wall(cycle_times.begin() + 1, cycle_times.end());
   const std::vector<double> steady_cpu(cycle_cpu.begin() + 1, cycle_cpu.end());
   double steady_total = 0;
@@ -173,7 +186,7 @@ void run_point(const std::string& variant, Point point, int cycles) {
                    "{{\"agents\":{},\"frameworks\":{},\"variant\":\"{}\",\"cycle_s\":{:.4f},\"cycle_cpu_s\":{:.4f},"
                    "\"cycle_mean_s\":{:.4f},\"cycle_max_s\":{:.4f},\"first_cycle_s\":{:.4f},\"decline_s\":{:.4f},"
                    "\"offers\":{},\"cycles\":{},\"setup_s\":{:.3f},\"peak_rss_mb\":{:.1f}}}",
-                   point.agents, point.frameworks, variant, median(steady_wall), median(steady_cpu),
+                   point.agents, point.frameworks, variant, median_of(steady_wall), median_of(steady_cpu),
                    steady_total / steady, steady_max, cycle_times.front(),
                    decline_total / steady, offers_total / static_cast<std::size_t>(steady), cycles, setup_s,
                    static_cast<double>(usage.ru_maxrss) / 1024.0)
@@ -229,6 +242,40 @@ std::optional<std::string> run_child(const std::string& variant, Point point, in
   return out;
 }
 
+// The doubling cost: `small` and `large` (twice the agents and frameworks) run alternately, each
+// in its own child, so that a slow spell of this shared machine hits both alike. Prints one line:
+// the median cycle of each, their ratio, and the spread of the ratios of each alternation.
+bool measure_doubling(const std::string& variant, Point small, Point large, int cycles, int alternations) {
+  std::vector<double> small_s, large_s, ratios;
+  for (int i = 0; i < alternations; ++i) {
+    const auto a = run_child(variant, small, cycles);
+    const auto b = run_child(variant, large, cycles);
+    if (!a || !b) {
+      std::cerr << "bench_allocator: doubling run of " << variant << " failed" << std::endl;
+      return false;
+    }
+    small_s.push_back(nlohmann::json::parse(*a)["cycle_s"].get<double>());
+    large_s.push_back(nlohmann::json::parse(*b)["cycle_s"].get<double>());
+    ratios.push_back(large_s.back() / small_s.back());
+  }
+  nlohmann::ordered_json line;
+  line["variant"] = variant;
+  line["agents"] = small.agents;
+  line["frameworks"] = small.frameworks;
+  line["doubled_agents"] = large.agents;
+  line["doubled_frameworks"] = large.frameworks;
+  line["alternations"] = alternations;
+  line["cycle_s"] = median_of(small_s);
+  line["doubled_cycle_s"] = median_of(large_s);
+  auto rounded = [](double ratio) { return std::round(ratio * 1000) / 1000; };
+  line["ratio"] = rounded(median_of(large_s) / median_of(small_s));
+  line["paired_ratio_p25"] = rounded(quantile_of(ratios, 0.25));
+  line["paired_ratio_p50"] = rounded(median_of(ratios));
+  line["paired_ratio_p75"] = rounded(quantile_of(ratios, 0.75));
+  std::cout << line.dump() << std::endl;
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -240,6 +287,10 @@ int main(int argc, char** argv) {
   app.add_option("--runs", settings.runs, "Runs per point; the best median is printed")->check(CLI::Range(1, 100));
   app.add_option("--points", points, "Comma-separated AGENTSxFRAMEWORKS, e.g. 10000x1000,20000x2000");
   app.add_option("--variants", variants, "Comma-separated variants: decline, quota, suppressed");
+  app.add_option("--doubling", settings.doubling,
+                 "Instead of the grid: run 10000x1000 and 20000x2000 (or the two --points) this many times, "
+                 "alternating, and print the ratio of their cycle times per variant")
+      ->check(CLI::Range(1, 1000));
   CLI11_PARSE(app, argc, argv);
   const bool points_given = !points.empty();
   try {
@@ -253,6 +304,17 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     std::cerr << "bench_allocator: " << e.what() << std::endl;
     return 2;
+  }
+  if (settings.doubling > 0) {
+    const std::vector<Point> pair = points_given ? settings.points : std::vector<Point>{{10000, 1000}, {20000, 2000}};
+    if (pair.size() != 2) {
+      std::cerr << "bench_allocator: --doubling takes two --points (the size and its double)" << std::endl;
+      return 2;
+    }
+    for (const std::string& variant : settings.variants) {
+      if (!measure_doubling(variant, pair[0], pair[1], settings.cycles, settings.doubling)) return 1;
+    }
+    return 0;
   }
   for (const std::string& variant : settings.variants) {
     const auto& points = variant == "decline" || points_given ? settings.points : settings.variant_points;
