@@ -38,12 +38,6 @@ dcos::v1::FrameworkInfo in_role(std::string name, std::string role, std::optiona
   return info;
 }
 
-double offered_cpus(Cluster& cluster, const TestFramework& framework) {
-  double cpus = 0;
-  for (const auto& offer : outstanding(cluster, framework)) cpus += offer.resources.scalar("cpus");
-  return cpus;
-}
-
 json reserve_op(const json& resources) { return {{"type", "RESERVE"}, {"reserve", {{"resources", resources}}}}; }
 json unreserve_op(const json& resources) { return {{"type", "UNRESERVE"}, {"unreserve", {{"resources", resources}}}}; }
 
@@ -165,14 +159,14 @@ TEST_CASE("A quota guarantee is served before fair shares", "[cluster][allocator
   REQUIRE(cluster.run_until([&] { return outstanding(cluster, x).size() == 4; }));
   q.scheduler->start();
   REQUIRE(q.await("SUBSCRIBED"));
-  CHECK(offered_cpus(cluster, q) == 0);
+  CHECK(offered(cluster, q) == 0);
 
   // A guarantee of 6 cpus: offers are rescinded; stage 1 gives q three agents' cpus before
   // stage 2 shares the rest.
   REQUIRE(operator_reply(cluster, update_quota("q", {{"cpus", {{"value", 6}}}}, nullptr)).status == 200);
-  REQUIRE(cluster.run_until([&] { return offered_cpus(cluster, q) + offered_cpus(cluster, x) == 8; }));
-  CHECK(offered_cpus(cluster, q) == 6);
-  CHECK(offered_cpus(cluster, x) == 2);
+  REQUIRE(cluster.run_until([&] { return offered(cluster, q) + offered(cluster, x) == 8; }));
+  CHECK(offered(cluster, q) == 6);
+  CHECK(offered(cluster, x) == 2);
   const json roles = get_json(cluster, "/master/roles")["roles"];
   CHECK(roles[0]["name"] == "q");
   CHECK(roles[0]["quota"]["consumed"]["cpus"] == 6.0);
@@ -187,21 +181,21 @@ TEST_CASE("A quota limit is never exceeded, across declines and limit changes", 
   q.scheduler->start();
   // One agent's cpus shrink to the limit; the other agent is offered its memory only.
   REQUIRE(cluster.run_until([&] { return outstanding(cluster, q).size() == 2; }));
-  CHECK(offered_cpus(cluster, q) == 1);
+  CHECK(offered(cluster, q) == 1);
 
   for (int round = 0; round < 3; ++round) {
     for (const auto& offer : outstanding(cluster, q)) REQUIRE(q.decline(offer.id.value(), 1));
-    CHECK(offered_cpus(cluster, q) <= 1);  // Re-offered at once where the decline filter does not cover the offer.
+    CHECK(offered(cluster, q) <= 1);  // Re-offered at once where the decline filter does not cover the offer.
     cluster.advance(2s, 2);
     REQUIRE(cluster.run_until([&] { return !outstanding(cluster, q).empty(); }));
-    CHECK(offered_cpus(cluster, q) == 1);
+    CHECK(offered(cluster, q) == 1);
   }
 
   // Raising the limit rescinds and re-offers under the new one.
   REQUIRE(operator_reply(cluster, update_quota("q", nullptr, {{"cpus", {{"value", 3}}}})).status == 200);
-  REQUIRE(cluster.run_until([&] { return offered_cpus(cluster, q) == 3; }));
+  REQUIRE(cluster.run_until([&] { return offered(cluster, q) == 3; }));
   cluster.advance(2s, 2);
-  CHECK(offered_cpus(cluster, q) == 3);
+  CHECK(offered(cluster, q) == 3);
 }
 
 TEST_CASE("RESERVE makes resources offered only to the role until UNRESERVE", "[cluster][allocator][reservations]") {
@@ -223,7 +217,7 @@ TEST_CASE("RESERVE makes resources offered only to the role until UNRESERVE", "[
   auto o_offer = o.await("OFFERS");
   REQUIRE(o_offer);
   for (const auto& resource : (*o_offer)["offers"]["offers"][0]["resources"]) CHECK(resource["role"] == "*");
-  CHECK(offered_cpus(cluster, o) == 1);
+  CHECK(offered(cluster, o) == 1);
 
   // After r's one-interval filter, r is offered its reservation, as a dynamic one.
   cluster.advance(2s, 2);
@@ -239,7 +233,7 @@ TEST_CASE("RESERVE makes resources offered only to the role until UNRESERVE", "[
   REQUIRE(r.accept(again, {unreserve_op(again["resources"])}) == 202);
   CHECK(reserved_cpus(cluster, "r") == 0.0);
   REQUIRE(o.await("OFFERS", 2));
-  CHECK(offered_cpus(cluster, o) == 2);
+  CHECK(offered(cluster, o) == 2);
 }
 
 TEST_CASE("RESERVE then LAUNCH in one ACCEPT runs the task on the reserved resources",
@@ -281,11 +275,11 @@ TEST_CASE("UPDATE_FRAMEWORK moves a framework to another role; tasks keep runnin
   f.scheduler->start();
   auto first = f.await("OFFERS");
   REQUIRE(first);
-  const json offered = (*first)["offers"]["offers"][0];
+  const json first_offer = (*first)["offers"]["offers"][0];
   // A MULTI_ROLE framework names the role its task's resources are allocated to.
   const json resources = dcos::to_json(dcos::parse_resources("cpus:0.5;mem:64").value().allocated_to("a"));
-  REQUIRE(f.accept(offered,
-                 {dcos::scheduler::Scheduler::launch_command("t", "t", offered["agent_id"]["value"], "sleep 60",
+  REQUIRE(f.accept(first_offer,
+                 {dcos::scheduler::Scheduler::launch_command("t", "t", first_offer["agent_id"]["value"], "sleep 60",
                                                              resources)}) == 202);
   REQUIRE(f.await_state("t", "TASK_RUNNING"));
   cluster.advance(2s, 2);  // The one-second filter on the rest expires.
@@ -301,7 +295,7 @@ TEST_CASE("UPDATE_FRAMEWORK moves a framework to another role; tasks keep runnin
   auto moved = f.await("OFFERS", 3);
   REQUIRE(moved);
   CHECK((*moved)["offers"]["offers"][0]["allocation_info"]["role"] == "b");
-  CHECK(offered_cpus(cluster, f) == 1.5);
+  CHECK(offered(cluster, f) == 1.5);
   CHECK_FALSE(f.saw_state("t", "TASK_KILLED"));
   const json framework = get_json(cluster, "/master/frameworks")["frameworks"][0];
   CHECK(framework["roles"] == json::array({"b"}));

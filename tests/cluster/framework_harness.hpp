@@ -121,13 +121,23 @@ struct TestFramework {
   }
 };
 
-// Outstanding offers of `framework`, from the master's own books.
+// Outstanding offers of `framework`, from the master's own books. None until its scheduler has
+// its id: the master may make offers before the scheduler has read SUBSCRIBED.
 inline std::vector<master::Offer> outstanding(Cluster& cluster, const TestFramework& framework) {
   std::vector<master::Offer> out;
-  for (const auto& [id, offer] : cluster.master().core().offers()) {
-    if (offer.framework_id == *framework.scheduler->framework_id()) out.push_back(offer);
+  const std::optional<FrameworkId>& id = framework.scheduler->framework_id();
+  if (!id) return out;
+  for (const auto& [offer_id, offer] : cluster.master().core().offers()) {
+    if (offer.framework_id == *id) out.push_back(offer);
   }
   return out;
+}
+
+// The scalar `name` summed over the outstanding offers of `framework`.
+inline double offered(Cluster& cluster, const TestFramework& framework, const std::string& name = "cpus") {
+  double amount = 0;
+  for (const auto& offer : outstanding(cluster, framework)) amount += offer.resources.scalar(name);
+  return amount;
 }
 
 }  // namespace dcos::testing

@@ -27,14 +27,6 @@ dcos::v1::FrameworkInfo in_role(std::string name, std::string role, json offer_f
   return info;
 }
 
-double offered_cpus(Cluster& cluster, const TestFramework& framework) {
-  double cpus = 0;
-  for (const auto& [id, offer] : cluster.master().core().offers()) {
-    if (offer.framework_id == *framework.scheduler->framework_id()) cpus += offer.resources.scalar("cpus");
-  }
-  return cpus;
-}
-
 // Sends UPDATE_FRAMEWORK with `info` and returns the status code.
 int update_framework(Cluster& cluster, TestFramework& framework, dcos::v1::FrameworkInfo info) {
   info.id = framework.scheduler->framework_id();
@@ -58,14 +50,14 @@ TEST_CASE("offer_filters: a framework wanting 4 cpus is not offered a 2-cpu agen
   TestFramework small(cluster, in_role("small", "small"));
   small.scheduler->start();
   // Both roles at share 0; big comes first on the tie but 2 cpus < its minimum of 4: small gets it.
-  REQUIRE(cluster.run_until([&] { return offered_cpus(cluster, small) == 2; }));
+  REQUIRE(cluster.run_until([&] { return offered(cluster, small) == 2; }));
   cluster.advance(2s, 2);  // Two more allocation intervals change nothing.
   CHECK(big.of("OFFERS").empty());
 
   // A 4-cpu agent meets big's minimum: big (share 0) is offered it.
   cluster.add_agent("cpus:4;mem:1024");
-  REQUIRE(cluster.run_until([&] { return offered_cpus(cluster, big) == 4; }));
-  CHECK(offered_cpus(cluster, small) == 2);
+  REQUIRE(cluster.run_until([&] { return offered(cluster, big) == 4; }));
+  CHECK(offered(cluster, small) == 2);
 }
 
 TEST_CASE("offer_filters: UPDATE_FRAMEWORK lowers a framework's minimum and it is offered the agent",
@@ -80,7 +72,7 @@ TEST_CASE("offer_filters: UPDATE_FRAMEWORK lowers a framework's minimum and it i
   CHECK(f.of("OFFERS").empty());
 
   REQUIRE(update_framework(cluster, f, in_role("f", "f", min_cpus("f", 1))) == 200);
-  REQUIRE(cluster.run_until([&] { return offered_cpus(cluster, f) == 2; }));
+  REQUIRE(cluster.run_until([&] { return offered(cluster, f) == 2; }));
   // Asking for more than the agent has again is allowed; the offer out already stays.
   CHECK(update_framework(cluster, f, in_role("f", "f", min_cpus("f", 8))) == 200);
 }

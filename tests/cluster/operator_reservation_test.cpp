@@ -40,12 +40,6 @@ json unreserve_call(const std::string& agent, const json& resources) {
           {"unreserve_resources", {{"agent_id", {{"value", agent}}}, {"resources", resources}}}};
 }
 
-double offered(Cluster& cluster, const TestFramework& framework, const std::string& name = "cpus") {
-  double amount = 0;
-  for (const auto& offer : outstanding(cluster, framework)) amount += offer.resources.scalar(name);
-  return amount;
-}
-
 // The master's view: `reserved_resources` of the first agent in `/master/slaves`.
 double reserved_cpus(Cluster& cluster, const std::string& role) {
   const json slaves = get_json(cluster, "/master/slaves")["slaves"];
