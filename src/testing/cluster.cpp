@@ -125,8 +125,20 @@ void Cluster::advance(Duration by, int steps) {
   if (!manual_clock_) return;
   for (int i = 0; i < steps; ++i) {
     manual_clock_->advance(by / steps);
-    poll();
+    settle();
   }
+}
+
+void Cluster::settle() {
+  // Loopback I/O completes within microseconds but not within the handler that starts it, so a
+  // bare poll() can return while a reply is still in the kernel. Two quiet milliseconds in a row
+  // end the step; the one-second bound keeps a chatty io_context from holding the test.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  poll();
+  while (std::chrono::steady_clock::now() < deadline && io_.run_one_for(std::chrono::milliseconds(2)) > 0) {
+    if (io_.stopped()) io_.restart();
+  }
+  if (io_.stopped()) io_.restart();
 }
 
 }  // namespace dcos::testing

@@ -63,8 +63,13 @@ class Cluster {
   bool run_until(const std::function<bool()>& done, std::chrono::milliseconds timeout = std::chrono::seconds(20));
   // Runs whatever is ready now, without blocking.
   void poll();
-  // Advances the manual clock by `by` in `steps` equal steps, running ready work after each.
+  // Advances the manual clock by `by` in `steps` equal steps. After each step it runs the
+  // io_context until it has been idle for a moment (`settle`), so the messages a step sends, and
+  // the replies to them, land before the clock moves on: a ping sent at one step is answered
+  // before the next, as it would be in real time.
   void advance(Duration by, int steps = 1);
+  // Runs handlers until none has run for a short wall-clock window (bounded by a second).
+  void settle();
 
   // Adds and starts one more agent; returns its index.
   size_t add_agent(const std::string& resources = {});
