@@ -34,6 +34,7 @@ class Id {
   // A moved-from id is empty, as a moved-from string is in practice.
   Id(Id&& other) noexcept : value_(std::move(other.value_)) { other.value_.template emplace<std::string>(); }
   Id& operator=(Id&& other) noexcept {
+    if (this == &other) return *this;
     value_ = std::move(other.value_);
     other.value_.template emplace<std::string>();
     return *this;
