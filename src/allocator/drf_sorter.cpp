@@ -1,17 +1,30 @@
 #include "dcos/allocator/drf_sorter.hpp"
 
 #include <algorithm>
-#include <set>
+
+#include <boost/intrusive/set.hpp>
 
 #include "dcos/common/result.hpp"
 
 namespace dcos {
 
+namespace {
+
+namespace intrusive = boost::intrusive;
+// The links of a node's place in its parent's ordered set: three words, the colour kept in a
+// pointer's low bit.
+using OrderLinks = intrusive::set_base_hook<intrusive::optimize_size<true>, intrusive::link_mode<intrusive::normal_link>>;
+
+}  // namespace
+
 // A node of the client tree. Leaves are clients; inner nodes exist for hierarchical paths. Each
 // inner node keeps the children that have active leaves below them in `order`, sorted by DRF,
 // so a visit walks only what can be offered and a grant moves one node per level.
-struct DrfSorter::Node {
-  // What ordering and visiting read comes first, in one cache line.
+//
+// Laid out for the cycle: a grant's move compares keys along a path of siblings, and a visit
+// reads each sibling's `leaf` and `client`; both find all they read in line 0 (the links, then
+// the key). Line 1 holds what a grant updates besides the key.
+struct alignas(64) DrfSorter::Node : OrderLinks {
   double share = 0;         // Weighted dominant share; the sort key.
   std::uint64_t count = 0;  // Grants made to the subtree (Mesos's `allocation.count`).
   std::uint64_t rank = 0;   // Place among its siblings by name: the path order, without strings.
@@ -20,35 +33,32 @@ struct DrfSorter::Node {
   bool leaf = true;
   bool virtual_leaf = false;  // "eng/.": the client "eng" beside its children.
   bool active = false;        // Leaves only.
-  bool ordered = false;       // In `parent->order`, at `position`.
-  std::set<Key, Order>::iterator position;
-  long active_leaves = 0;  // Active clients in the subtree (a leaf: 0 or 1).
+  bool ordered = false;       // Linked into `parent->order`.
   double weight = 1;
-  Quantities allocation;  // Of the whole subtree.
-  std::string name;       // Last path component, or "." for a virtual leaf.
-  std::string path;       // Full path ("eng/web", "eng/.").
+  Quantities allocation;   // Of the whole subtree.
+  long active_leaves = 0;  // Active clients in the subtree (a leaf: 0 or 1).
+  std::string name;        // Last path component, or "." for a virtual leaf.
+  std::string path;        // Full path ("eng/web", "eng/.").
   std::vector<std::unique_ptr<Node>> children;  // Sorted by name; `rank` is the index.
-  std::set<Key, Order> order;                   // Children with `active_leaves > 0`, in DRF order.
+  // Children with `active_leaves > 0`, in DRF order. Keys tie only for one node (ranks differ),
+  // so a multiset inserts without a uniqueness check.
+  intrusive::multiset<Node, intrusive::compare<Order>, intrusive::constant_time_size<false>> order;
 };
 
-bool DrfSorter::Order::operator()(const Key& a, const Key& b) const {
+bool DrfSorter::Order::operator()(const Node& a, const Node& b) const {
   if (a.share != b.share) return a.share < b.share;
   if (a.count != b.count) return a.count < b.count;
   // Siblings share their path up to their names, so name order is path order (Mesos's tie-break).
   return a.rank < b.rank;
 }
 
-DrfSorter::Key DrfSorter::key_of(Node* node) { return Key{node->share, node->count, node->rank, node}; }
-
 namespace {
 
-// Sets `rank` of the children from `first` on to their index, in their keys too.
+// Sets `rank` of the children from `first` on to their index. Linked ones keep their order:
+// their ranks all move by the same step.
 template <typename Children, typename Iterator>
 void renumber(Children& children, Iterator first) {
-  for (auto it = first; it != children.end(); ++it) {
-    (*it)->rank = static_cast<std::uint64_t>(it - children.begin());
-    if ((*it)->ordered) (*it)->position->rank = (*it)->rank;
-  }
+  for (auto it = first; it != children.end(); ++it) (*it)->rank = static_cast<std::uint64_t>(it - children.begin());
 }
 
 }  // namespace
@@ -120,10 +130,10 @@ void DrfSorter::rekey(Node* node, Change&& change) {
     change();
     return;
   }
-  auto handle = node->parent->order.extract(node->position);
+  auto& order = node->parent->order;
+  order.erase(order.iterator_to(*node));
   change();
-  handle.value() = key_of(node);
-  node->position = node->parent->order.insert(std::move(handle)).position;
+  order.insert(*node);
 }
 
 void DrfSorter::add_active_leaves(Node* from, long delta) {
@@ -132,10 +142,10 @@ void DrfSorter::add_active_leaves(Node* from, long delta) {
     current->active_leaves += delta;
     DCOS_ASSERT(current->active_leaves >= 0);
     if (before == 0 && current->active_leaves > 0) {
-      current->position = current->parent->order.insert(key_of(current)).first;
+      current->parent->order.insert(*current);
       current->ordered = true;
     } else if (before > 0 && current->active_leaves == 0) {
-      current->parent->order.erase(current->position);
+      current->parent->order.erase(current->parent->order.iterator_to(*current));
       current->ordered = false;
     }
   }
@@ -177,7 +187,7 @@ DrfSorter::Client DrfSorter::add(std::string_view path) {
       Node* placed = adopt(current, std::move(dot));
       clients_[placed->client] = placed;
       if (placed->active_leaves > 0) {
-        placed->position = current->order.insert(key_of(placed)).first;
+        current->order.insert(*placed);
         placed->ordered = true;
       }
     }
@@ -327,7 +337,7 @@ void DrfSorter::refresh() {
     }
     for (const auto& child : node->children) {
       if (child->active_leaves == 0) continue;
-      child->position = node->order.insert(key_of(child.get())).first;
+      node->order.insert(*child);
       child->ordered = true;
     }
   };
@@ -338,9 +348,8 @@ void DrfSorter::refresh() {
 void DrfSorter::visit_impl(void* context, Callback callback) {
   if (dirty_) refresh();
   auto walk = [&](auto& self, const Node* node) -> bool {
-    for (const Key& key : node->order) {
-      const Node* child = key.node;
-      if (child->leaf ? !callback(context, child->client) : !self(self, child)) return false;
+    for (const Node& child : node->order) {
+      if (child.leaf ? !callback(context, child.client) : !self(self, &child)) return false;
     }
     return true;
   };

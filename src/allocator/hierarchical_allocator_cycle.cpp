@@ -99,8 +99,9 @@ std::vector<Grant> HierarchicalAllocator::allocate(TimePoint now) {
 void HierarchicalAllocator::prefetch_candidate(std::size_t visiting) const {
   // With more agents than the last-level cache holds, each candidate's state comes from memory:
   // ask for it a few candidates ahead so the loads overlap. First the agent's slot (a grant
-  // reads all of it but its total), then, once those have arrived, the shared blocks a grant's copies count on (its
-  // filters are seldom read: see `Agent::filtered_frameworks`; its holdings lie in the slot).
+  // reads all of it but its total), then, once those have arrived, the shared blocks a grant's copies count on
+  // and its filters (the frameworks first in DRF order are often those that declined
+  // it last: `Agent::filtered_frameworks` passes them on to the search). Its holdings lie in the slot.
   constexpr std::size_t agent_ahead = 8, pointees_ahead = 4;
   if (visiting + agent_ahead < candidates_.size()) {
     const char* agent = reinterpret_cast<const char*>(&agents_[candidates_[visiting + agent_ahead]]);
@@ -110,6 +111,8 @@ void HierarchicalAllocator::prefetch_candidate(std::size_t visiting) const {
     const Agent& agent = agents_[candidates_[visiting + pointees_ahead]];
     __builtin_prefetch(&agent.available.items());
     __builtin_prefetch(&agent.refused_grant.items());
+    // Where the search for a framework's filters starts.
+    if (!agent.filters.empty()) __builtin_prefetch(agent.filters.data() + agent.filters.size() / 2);
   }
 }
 

@@ -8,7 +8,9 @@
 //
 // Bookkeeping is incremental: a grant or a recovery moves one client (and its ancestors) within
 // its parent's ordered set, O(depth * log siblings); only a change of the totals re-sorts the tree,
-// lazily, on the next `visit`. Single-threaded, pure, deterministic.
+// lazily, on the next `visit`. The ordered sets are intrusive red-black trees threaded through the
+// nodes themselves, so a move or a visit reads one cache line per node it passes, not a tree node
+// and then the client's node. Single-threaded, pure, deterministic.
 
 #include <cstddef>
 #include <cstdint>
@@ -66,21 +68,12 @@ class DrfSorter {
   }
 
  private:
+  // A node of the client tree; its sort key, the links of its place in its parent's ordered set
+  // and what a visit reads share its first cache line (drf_sorter.cpp).
   struct Node;
-  // A node's sort key, copied into its parent's ordered set so that finding a place there reads
-  // no node: a grant moves a client among thousands of siblings in O(log n) cache misses, not
-  // twice that. `rank` changes in place only when siblings are added or removed, which keeps
-  // the order.
-  struct Key {
-    double share;
-    std::uint64_t count;
-    mutable std::uint64_t rank;
-    Node* node;
+  struct Order {  // DRF order of siblings.
+    bool operator()(const Node& a, const Node& b) const;
   };
-  struct Order {
-    bool operator()(const Key& a, const Key& b) const;
-  };
-  static Key key_of(Node* node);
   using Callback = bool (*)(void*, Client);
 
   void visit_impl(void* context, Callback callback);
