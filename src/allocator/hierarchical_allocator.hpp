@@ -235,7 +235,8 @@ class HierarchicalAllocator final : public Allocator {
   // Fills `candidates_`.
   void take_candidates();
   bool eligible(Index agent) const;
-  void prefetch_candidate(std::size_t visiting) const;  // Of `candidates_`, ahead of `visiting`.
+  // Of the agents `order` lists, those a few places after `visiting` (a stage walks `order`).
+  void prefetch_agent(const std::vector<Index>& order, std::size_t visiting) const;
   void allocate_agent(Index agent, Stage stage, Cycle& cycle);
   void offer_to_role(Index agent, Index role, Stage stage, Cycle& cycle);
   Quantities unsatisfied(const Role& top) const;

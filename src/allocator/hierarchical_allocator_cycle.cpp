@@ -64,24 +64,22 @@ std::vector<Grant> HierarchicalAllocator::allocate(TimePoint now) {
   // agent: then it goes on over all of them, as a full scan would from that point.
   bool everyone = false;
   auto run = [&](Stage stage) {
-    if (everyone) {
-      for (const Index index : agent_order_) {
-        if (eligible(index)) allocate_agent(index, stage, cycle);
+    auto all_from = [&](std::size_t first) {
+      for (std::size_t i = first; i < agent_order_.size(); ++i) {
+        prefetch_agent(agent_order_, i);
+        if (eligible(agent_order_[i])) allocate_agent(agent_order_[i], stage, cycle);
       }
-      return;
-    }
+    };
+    if (everyone) return all_from(0);
     for (std::size_t i = 0; i < candidates_.size(); ++i) {
-      prefetch_candidate(i);
+      prefetch_agent(candidates_, i);
       const Index index = candidates_[i];
       allocate_agent(index, stage, cycle);
       if (!cycle.widen) continue;
       everyone = true;
       const auto later = std::upper_bound(agent_order_.begin(), agent_order_.end(), agents_[index].id,
                                           [&](const AgentId& id, Index other) { return id < agents_[other].id; });
-      for (auto it = later; it != agent_order_.end(); ++it) {
-        if (eligible(*it)) allocate_agent(*it, stage, cycle);
-      }
-      return;
+      return all_from(static_cast<std::size_t>(later - agent_order_.begin()));
     }
   };
   if (!cycle.required_headroom.empty()) {
@@ -96,7 +94,7 @@ std::vector<Grant> HierarchicalAllocator::allocate(TimePoint now) {
   return std::move(cycle.grants);
 }
 
-void HierarchicalAllocator::prefetch_candidate(std::size_t visiting) const {
+void HierarchicalAllocator::prefetch_agent(const std::vector<Index>& order, std::size_t visiting) const {
   // With more agents than the last-level cache holds, each candidate's state comes from memory:
   // ask for it a few candidates ahead so the loads overlap. First the agent's slot (a grant
   // reads all of it but its total, and writes it), then, once those have arrived, the shared
@@ -108,12 +106,12 @@ void HierarchicalAllocator::prefetch_candidate(std::size_t visiting) const {
   // push out what every grant reads again, the frameworks' sorter nodes and members (measured:
   // the doubling from 10000x1000 to 20000x2000 went from about 2.3x to 2.2x).
   constexpr std::size_t agent_ahead = 8, pointees_ahead = 4;
-  if (visiting + agent_ahead < candidates_.size()) {
-    const char* agent = reinterpret_cast<const char*>(&agents_[candidates_[visiting + agent_ahead]]);
+  if (visiting + agent_ahead < order.size()) {
+    const char* agent = reinterpret_cast<const char*>(&agents_[order[visiting + agent_ahead]]);
     for (std::size_t line = 0; line < sizeof(Agent) / 64; ++line) __builtin_prefetch(agent + 64 * line, 1, 0);
   }
-  if (visiting + pointees_ahead < candidates_.size()) {
-    const Agent& agent = agents_[candidates_[visiting + pointees_ahead]];
+  if (visiting + pointees_ahead < order.size()) {
+    const Agent& agent = agents_[order[visiting + pointees_ahead]];
     __builtin_prefetch(&agent.available.items(), 0, 0);
     __builtin_prefetch(&agent.refused_grant.items(), 0, 0);
     // Where the search for a framework's filters starts.
