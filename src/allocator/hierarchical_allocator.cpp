@@ -140,7 +140,7 @@ HierarchicalAllocator::Client HierarchicalAllocator::track(Index framework_index
   const Client client = role.frameworks.add(framework.id.value());
   if (role.members.size() <= client) role.members.resize(client + 1);
   role.members[client] = Member{framework_index, next_epoch_++, 0, framework.min_allocatable.contains(role_index),
-                                !framework.requests.empty()};
+                                !framework.requests.empty(), framework.id};
   framework.tracked.push_back({role_index, client});
   if (role.tracked++ == 0) {
     // The role enters the role sorter with its first framework (Mesos's

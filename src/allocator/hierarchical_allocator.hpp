@@ -86,6 +86,9 @@ class HierarchicalAllocator final : public Allocator {
     std::uint32_t agents = 0;   // Agents where it holds resources allocated to the role.
     bool own_minimum = false;   // Has its own minimum offer for the role.
     bool requesting = false;    // Has outstanding requests.
+    // The framework's id, for its grants: read here, beside what the cycle has just read, a
+    // grant touches no `Framework`.
+    FrameworkId id;
   };
   struct Role {
     std::string name;

@@ -376,7 +376,7 @@ void HierarchicalAllocator::grant(Index framework_index, Index role_index, Index
     cycle.quota_grants.push_back(QuotaGrant{framework_index, role_index, cycle.grants.size()});
     ++last;
   }
-  cycle.grants.push_back(Grant{frameworks_[framework_index].id, agent.id, role.name, std::move(tagged)});
+  cycle.grants.push_back(Grant{member.id, agent.id, role.name, std::move(tagged)});
 }
 
 }  // namespace dcos
