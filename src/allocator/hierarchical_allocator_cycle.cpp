@@ -61,17 +61,19 @@ std::vector<Grant> HierarchicalAllocator::allocate(TimePoint now) {
     }
   }
   // A stage visits the candidates in id order, unless something this cycle did concerns every
-  // agent: then it goes on over all of them, as a full scan would from that point.
+  // agent: then it goes on over all of them, as a full scan would from that point. Stage 1 ends
+  // once the guarantees' headroom is covered: no agent after that has anything for it.
   bool everyone = false;
   auto run = [&](Stage stage) {
+    auto finished = [&] { return stage == Stage::quota && cycle.required_headroom.empty(); };
     auto all_from = [&](std::size_t first) {
-      for (std::size_t i = first; i < agent_order_.size(); ++i) {
+      for (std::size_t i = first; i < agent_order_.size() && !finished(); ++i) {
         prefetch_agent(agent_order_, i);
         if (eligible(agent_order_[i])) allocate_agent(agent_order_[i], stage, cycle);
       }
     };
     if (everyone) return all_from(0);
-    for (std::size_t i = 0; i < candidates_.size(); ++i) {
+    for (std::size_t i = 0; i < candidates_.size() && !finished(); ++i) {
       prefetch_agent(candidates_, i);
       const Index index = candidates_[i];
       allocate_agent(index, stage, cycle);
