@@ -161,7 +161,7 @@ class HierarchicalAllocator final : public Allocator {
     Resources refused_grant;
     Index refused_role = no_role;
     Quantities available_unreserved;
-    Resources total;  // Unallocated form.
+    Resources total;  // Unallocated form. Last: the cycle neither reads nor prefetches it.
   };
   struct Expiry {
     TimePoint until;
