@@ -123,8 +123,11 @@ void HierarchicalAllocator::prefetch_agent(const std::vector<Index>& order, std:
     const Agent& agent = agents_[order[visiting + pointees_ahead]];
     __builtin_prefetch(&agent.available.items(), 0, 0);
     __builtin_prefetch(&agent.refused_grant.items(), 0, 0);
-    // Where the search for a framework's filters starts.
-    if (!agent.filters.empty()) __builtin_prefetch(agent.filters.data() + agent.filters.size() / 2, 0, 0);
+    // The filters a search may probe: all of them, up to eight lines' worth (a binary search
+    // jumps across them, each probe a miss of its own).
+    const char* filters = reinterpret_cast<const char*>(agent.filters.data());
+    const std::size_t bytes = std::min<std::size_t>(agent.filters.size() * sizeof(Filter), 8 * 64);
+    for (std::size_t offset = 0; offset < bytes; offset += 64) __builtin_prefetch(filters + offset, 0, 0);
   }
 }
 
