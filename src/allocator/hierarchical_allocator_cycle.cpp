@@ -119,7 +119,9 @@ void HierarchicalAllocator::prefetch_agent(const std::vector<Index>& order, std:
     const char* agent = reinterpret_cast<const char*>(&agents_[order[visiting + agent_ahead]]);
     for (std::size_t line = 0; line < cycle_lines; ++line) __builtin_prefetch(agent + 64 * line, 1, 0);
   }
-  if (visiting + pointees_ahead < order.size()) {
+  // Its slot has arrived by now: an agent the stage will pass over (a walk over all agents meets
+  // those stage 1 emptied) gets nothing more.
+  if (visiting + pointees_ahead < order.size() && eligible(order[visiting + pointees_ahead])) {
     const Agent& agent = agents_[order[visiting + pointees_ahead]];
     __builtin_prefetch(&agent.available.items(), 0, 0);
     __builtin_prefetch(&agent.refused_grant.items(), 0, 0);
