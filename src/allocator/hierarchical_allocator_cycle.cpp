@@ -109,8 +109,9 @@ void HierarchicalAllocator::prefetch_agent(const std::vector<Index>& order, std:
   // push out what every grant reads again, the frameworks' sorter nodes and members (measured:
   // the doubling from 10000x1000 to 20000x2000 went from about 2.3x to 2.2x).
   constexpr std::size_t agent_ahead = 8, pointees_ahead = 4;
-  // The slot's lines up to `total`, which a cycle does not read. (GCC supports `offsetof` on a
-  // type with non-trivial members, as here, for what it needs: a constant offset.)
+  // The slot's lines before the one holding `total`, which a cycle does not read (of that line it
+  // reads only the free quantities of a fourth scalar and beyond, when an agent has them). GCC
+  // supports `offsetof` on a type with non-trivial members, as here, for a constant offset.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Winvalid-offsetof"
   constexpr std::size_t cycle_lines = offsetof(Agent, total) / 64;
