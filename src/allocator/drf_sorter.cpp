@@ -23,7 +23,8 @@ using OrderLinks = intrusive::set_base_hook<intrusive::optimize_size<true>, intr
 //
 // Laid out for the cycle: a grant's move compares keys along a path of siblings, and a visit
 // reads each sibling's `leaf` and `client`; both find all they read in line 0 (the links, then
-// the key). Line 1 holds what a grant updates besides the key.
+// the key). Line 1 holds what a grant updates besides the key: the weight, and the allocation's
+// header and first four amounts.
 struct alignas(64) DrfSorter::Node : OrderLinks {
   double share = 0;         // Weighted dominant share; the sort key.
   std::uint64_t count = 0;  // Grants made to the subtree (Mesos's `allocation.count`).
