@@ -58,7 +58,8 @@ class HierarchicalAllocator final : public Allocator {
   std::map<std::string, Quota> quotas() const override;
   std::vector<RoleInfo> roles() const override;
 
-  std::vector<Grant> allocate(TimePoint now) override;
+  void allocate(TimePoint now, std::vector<Grant>& grants) override;
+  using Allocator::allocate;
 
  private:
   using Index = std::uint32_t;
@@ -177,13 +178,17 @@ class HierarchicalAllocator final : public Allocator {
   struct QuotaGrant {  // A stage-1 grant, for a fair-stage grant on the same agent to join.
     Index framework;
     Index role;
+    Index agent;
     std::size_t grant;  // In `Cycle::grants`.
   };
+  using GrantRange = std::pair<std::size_t, std::size_t>;  // [first, last) in `Cycle::quota_grants`.
   struct Cycle {
     TimePoint now;
-    std::vector<Grant> grants;
-    std::vector<QuotaGrant> quota_grants;  // An agent's are made together, so they are adjacent.
-    std::vector<std::pair<std::size_t, std::size_t>> quota_grants_of;  // By agent slot: [first, last).
+    std::vector<Grant>& grants;  // The caller's, cleared.
+    // `quota_grants_`, cleared. An agent's are made together, so they are adjacent.
+    std::vector<QuotaGrant>& quota_grants;
+    // By agent slot: `quota_grants_of_`, all empty ranges outside a cycle.
+    std::vector<GrantRange>& quota_grants_of;
     Quantities required_headroom;  // Unsatisfied guarantees of all roles, less stage-1 grants.
     std::vector<Pending> pending;
     bool widen = false;  // A change mid-cycle concerns every agent (a request was satisfied).
@@ -275,6 +280,10 @@ class HierarchicalAllocator final : public Allocator {
   std::unordered_map<AgentId, Index> agent_index_;
   std::vector<Index> agent_order_;  // Every agent slot, by id: the order a cycle visits them in.
   std::vector<Index> candidates_;   // Of the current cycle; kept to reuse its storage.
+  // A cycle's stage-1 grants and their ranges by agent slot, kept (the ranges emptied after each
+  // cycle) so that a steady cycle neither allocates nor zeroes memory for them.
+  std::vector<QuotaGrant> quota_grants_;
+  std::vector<GrantRange> quota_grants_of_;
   std::deque<Role> roles_;
   std::unordered_map<std::string, Index> role_index_;
   DrfSorter role_sorter_{DrfSorter::Paths::hierarchical};

@@ -39,7 +39,8 @@ void HierarchicalAllocator::take_candidates() {
   dirty_agents_.clear();
 }
 
-std::vector<Grant> HierarchicalAllocator::allocate(TimePoint now) {
+void HierarchicalAllocator::allocate(TimePoint now, std::vector<Grant>& grants) {
+  grants.clear();
   expire_filters(now);
   if (totals_changed_) {
     // New totals move every share; the sorters re-sort lazily on their next visit.
@@ -49,10 +50,10 @@ std::vector<Grant> HierarchicalAllocator::allocate(TimePoint now) {
     totals_changed_ = false;
   }
   take_candidates();
-  if (candidates_.empty()) return {};
+  if (candidates_.empty()) return;
 
-  Cycle cycle;
-  cycle.now = now;
+  quota_grants_.clear();
+  Cycle cycle{now, grants, quota_grants_, quota_grants_of_, {}, {}, false};
   cycle.grants.reserve(candidates_.size());  // Usually one grant per agent, or none.
   // Required headroom: what the guarantees still lack, summed over the roles with quota (with
   // frameworks or not), is held back from everyone's unreserved allocation beyond guarantees.
@@ -94,7 +95,7 @@ std::vector<Grant> HierarchicalAllocator::allocate(TimePoint now) {
   // With quota, a grant changes the headroom other agents were held back by: they are all
   // looked at again next cycle.
   if (quota_active() && !cycle.grants.empty()) mark_all_dirty();
-  return std::move(cycle.grants);
+  for (const QuotaGrant& made : cycle.quota_grants) quota_grants_of_[made.agent] = GrantRange{};
 }
 
 void HierarchicalAllocator::prefetch_agent(const std::vector<Index>& order, std::size_t visiting) const {
@@ -384,11 +385,11 @@ void HierarchicalAllocator::grant(Index framework_index, Index role_index, Index
     }
   }
   if (stage == Stage::quota) {
-    if (cycle.quota_grants_of.empty()) cycle.quota_grants_of.resize(agents_.size());
+    if (cycle.quota_grants_of.size() < agents_.size()) cycle.quota_grants_of.resize(agents_.size());
     auto& [first, last] = cycle.quota_grants_of[agent_index];
     if (first == last) first = last = cycle.quota_grants.size();
     DCOS_ASSERT(last == cycle.quota_grants.size());  // Stage 1 visits each agent once.
-    cycle.quota_grants.push_back(QuotaGrant{framework_index, role_index, cycle.grants.size()});
+    cycle.quota_grants.push_back(QuotaGrant{framework_index, role_index, agent_index, cycle.grants.size()});
     ++last;
   }
   cycle.grants.push_back(Grant{member.id, agent.id, role.name, std::move(tagged)});

@@ -229,7 +229,8 @@ void MasterCore::remove_framework(Framework& framework, TimePoint now) {
 void MasterCore::allocate(TimePoint now) {
   std::map<FrameworkId, nlohmann::json> batches;
   allocation_pending_ = false;
-  for (Grant& grant : allocator_->allocate(now)) {
+  allocator_->allocate(now, grants_);
+  for (Grant& grant : grants_) {
     Framework* framework = find_framework(grant.framework);
     auto agent = agents_.find(grant.agent);
     if (!framework || !framework->connected || agent == agents_.end() || !agent->second.connected) {
@@ -256,6 +257,7 @@ void MasterCore::allocate(TimePoint now) {
     batches[offer.framework_id].push_back(std::move(j));
     offers_.emplace(offer.id, std::move(offer));
   }
+  grants_.clear();  // Their resources now live in the offers; the storage stays for the next cycle.
   for (auto& [framework, offers] : batches) {
     nlohmann::json e = event("OFFERS");
     e["offers"] = {{"offers", std::move(offers)}};

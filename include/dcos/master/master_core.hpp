@@ -372,6 +372,7 @@ class MasterCore {
   std::map<std::string, double> counters_;
   Effects effects_;
   bool allocation_pending_ = true;
+  std::vector<Grant> grants_;  // Of the last allocation cycle, emptied; kept for its storage.
 };
 
 }  // namespace dcos::master
