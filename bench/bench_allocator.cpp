@@ -20,7 +20,8 @@
 // thread's CPU time, which other processes on the machine inflate less), cycle_mean_s,
 // cycle_max_s, first_cycle_s, decline_s (mean time of one round of declines), offers (per cycle,
 // mean), faults (minor page faults during a cycle, mean: memory it had to map afresh), setup_s,
-// peak_rss_mb, runs. Grants go into one vector kept across cycles, as the master keeps its own. About 45 s with the defaults on a 2-core machine.
+// peak_rss_mb, runs. Grants go into one vector kept across cycles, as the master keeps its own.
+// About 45 s with the defaults on a 2-core machine.
 //
 // --doubling N measures what doubling agents and frameworks costs: 10000x1000 and 20000x2000
 // (or the two --points) alternately N times per variant, one line per variant with both medians,
