@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -9,6 +10,21 @@
 namespace {
 
 dcos::Resources R(const std::string& text) { return dcos::parse_resources(text).value(); }
+
+const dcos::FrameworkId a("fw-a");
+
+// fw-a in eng/web; eng has a guarantee of 3 cpus and 2 reserved cpus on agent-1, so it lacks 1;
+// agent-2 has 1 unreserved cpu.
+std::unique_ptr<dcos::Allocator> eng_web_lacking_one_cpu(dcos::AllocatorOptions options) {
+  auto allocator = dcos::make_drf_allocator(options);
+  allocator->add_framework(a, {"eng/web"}, true);
+  dcos::Quota quota;
+  quota.guarantees = {{"cpus", 3}};
+  REQUIRE(allocator->update_quota("eng", quota));
+  allocator->add_agent(dcos::AgentId("agent-1"), R("cpus(eng):2;cpus:2"), {});
+  allocator->add_agent(dcos::AgentId("agent-2"), R("cpus:1;mem:64"), {});
+  return allocator;
+}
 
 }  // namespace
 
@@ -21,14 +37,7 @@ TEST_CASE("A fair-stage grant joins the quota-stage grant of the same framework,
   for (const bool full_scan : {false, true}) {
     dcos::AllocatorOptions options;
     options.full_scan = full_scan;
-    auto allocator = dcos::make_drf_allocator(options);
-    const dcos::FrameworkId a("fw-a");
-    allocator->add_framework(a, {"eng/web"}, true);
-    dcos::Quota quota;
-    quota.guarantees = {{"cpus", 3}};
-    REQUIRE(allocator->update_quota("eng", quota));
-    allocator->add_agent(dcos::AgentId("agent-1"), R("cpus(eng):2;cpus:2"), {});
-    allocator->add_agent(dcos::AgentId("agent-2"), R("cpus:1;mem:64"), {});
+    auto allocator = eng_web_lacking_one_cpu(options);
     const auto grants = allocator->allocate(dcos::TimePoint(std::chrono::seconds(1'700'000'000)));
     REQUIRE(grants.size() == 2);
     CHECK(grants[0].framework == a);
@@ -44,14 +53,7 @@ TEST_CASE("Allocating into a kept vector replaces its grants, reuses its storage
   // The same two-agent quota scenario as above, three cycles into one vector, everything declined
   // (no filter) in between. Each cycle must give the same merged grants: nothing of the previous
   // cycle's grants, or of its stage-1 bookkeeping, may leak into the next.
-  auto allocator = dcos::make_drf_allocator();
-  const dcos::FrameworkId a("fw-a");
-  allocator->add_framework(a, {"eng/web"}, true);
-  dcos::Quota quota;
-  quota.guarantees = {{"cpus", 3}};
-  REQUIRE(allocator->update_quota("eng", quota));
-  allocator->add_agent(dcos::AgentId("agent-1"), R("cpus(eng):2;cpus:2"), {});
-  allocator->add_agent(dcos::AgentId("agent-2"), R("cpus:1;mem:64"), {});
+  auto allocator = eng_web_lacking_one_cpu({});
 
   dcos::TimePoint now(std::chrono::seconds(1'700'000'000));
   std::vector<dcos::Grant> grants;
