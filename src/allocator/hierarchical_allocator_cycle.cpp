@@ -3,6 +3,7 @@
 // docs/design/allocator.md walks through it with the invariants it keeps.
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 
 #include "allocator/hierarchical_allocator.hpp"
 
@@ -128,10 +129,14 @@ void HierarchicalAllocator::prefetch_agent(const std::vector<Index>& order, std:
     __builtin_prefetch(&agent.available.items(), 0, 0);
     __builtin_prefetch(&agent.refused_grant.items(), 0, 0);
     // The filters a search may probe: all of them, up to eight lines' worth (a binary search
-    // jumps across them, each probe a miss of its own).
-    const char* filters = reinterpret_cast<const char*>(agent.filters.data());
-    const std::size_t bytes = std::min<std::size_t>(agent.filters.size() * sizeof(Filter), 8 * 64);
-    for (std::size_t offset = 0; offset < bytes; offset += 64) __builtin_prefetch(filters + offset, 0, 0);
+    // jumps across them, each probe a miss of its own). Counted from the line holding the first
+    // filter, so that an array starting mid-line has its last line prefetched too.
+    const auto begin = reinterpret_cast<std::uintptr_t>(agent.filters.data());
+    const std::uintptr_t first_line = begin & ~std::uintptr_t{63};
+    const std::uintptr_t end = std::min(begin + agent.filters.size() * sizeof(Filter), first_line + 8 * 64);
+    for (std::uintptr_t line = first_line; line < end; line += 64) {
+      __builtin_prefetch(reinterpret_cast<const void*>(line), 0, 0);
+    }
   }
 }
 
