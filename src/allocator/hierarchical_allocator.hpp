@@ -245,6 +245,9 @@ class HierarchicalAllocator final : public Allocator {
   bool eligible(Index agent) const;
   // Of the agents `order` lists, those a few places after `visiting` (a stage walks `order`).
   void prefetch_agent(const std::vector<Index>& order, std::size_t visiting) const;
+  bool emptied_by_quota(Index agent) const {
+    return agent < emptied_by_quota_.size() && emptied_by_quota_[agent] != 0;
+  }
   void allocate_agent(Index agent, Stage stage, Cycle& cycle);
   void offer_to_role(Index agent, Index role, Stage stage, Cycle& cycle);
   Quantities unsatisfied(const Role& top) const;
@@ -284,6 +287,10 @@ class HierarchicalAllocator final : public Allocator {
   // cycle) so that a steady cycle neither allocates nor zeroes memory for them.
   std::vector<QuotaGrant> quota_grants_;
   std::vector<GrantRange> quota_grants_of_;
+  // By agent slot: 1 for an agent a stage-1 grant of this cycle left with nothing free, which the
+  // fair stage's walk over every agent then passes without reading (or prefetching) its slot.
+  // All 0 outside a cycle.
+  std::vector<std::uint8_t> emptied_by_quota_;
   std::deque<Role> roles_;
   std::unordered_map<std::string, Index> role_index_;
   DrfSorter role_sorter_{DrfSorter::Paths::hierarchical};

@@ -72,7 +72,8 @@ void HierarchicalAllocator::allocate(TimePoint now, std::vector<Grant>& grants) 
     auto all_from = [&](std::size_t first) {
       for (std::size_t i = first; i < agent_order_.size() && !finished(); ++i) {
         prefetch_agent(agent_order_, i);
-        if (eligible(agent_order_[i])) allocate_agent(agent_order_[i], stage, cycle);
+        const Index index = agent_order_[i];
+        if (!emptied_by_quota(index) && eligible(index)) allocate_agent(index, stage, cycle);
       }
     };
     if (everyone) return all_from(0);
@@ -96,7 +97,10 @@ void HierarchicalAllocator::allocate(TimePoint now, std::vector<Grant>& grants) 
   // With quota, a grant changes the headroom other agents were held back by: they are all
   // looked at again next cycle.
   if (quota_active() && !cycle.grants.empty()) mark_all_dirty();
-  for (const QuotaGrant& made : cycle.quota_grants) quota_grants_of_[made.agent] = GrantRange{};
+  for (const QuotaGrant& made : cycle.quota_grants) {
+    quota_grants_of_[made.agent] = GrantRange{};
+    emptied_by_quota_[made.agent] = 0;
+  }
 }
 
 void HierarchicalAllocator::prefetch_agent(const std::vector<Index>& order, std::size_t visiting) const {
@@ -118,13 +122,15 @@ void HierarchicalAllocator::prefetch_agent(const std::vector<Index>& order, std:
 #pragma GCC diagnostic ignored "-Winvalid-offsetof"
   constexpr std::size_t cycle_lines = offsetof(Agent, total) / 64;
 #pragma GCC diagnostic pop
-  if (visiting + agent_ahead < order.size()) {
+  // An agent that stage 1 emptied gets nothing: a walk over all agents passes it unread.
+  if (visiting + agent_ahead < order.size() && !emptied_by_quota(order[visiting + agent_ahead])) {
     const char* agent = reinterpret_cast<const char*>(&agents_[order[visiting + agent_ahead]]);
     for (std::size_t line = 0; line < cycle_lines; ++line) __builtin_prefetch(agent + 64 * line, 1, 0);
   }
-  // Its slot has arrived by now: an agent the stage will pass over (a walk over all agents meets
-  // those stage 1 emptied) gets nothing more.
-  if (visiting + pointees_ahead < order.size() && eligible(order[visiting + pointees_ahead])) {
+  // Its slot has arrived by now: an agent the stage will pass over for another reason (inactive,
+  // or nothing free) gets nothing more.
+  if (visiting + pointees_ahead < order.size() && !emptied_by_quota(order[visiting + pointees_ahead]) &&
+      eligible(order[visiting + pointees_ahead])) {
     const Agent& agent = agents_[order[visiting + pointees_ahead]];
     __builtin_prefetch(&agent.available.items(), 0, 0);
     __builtin_prefetch(&agent.refused_grant.items(), 0, 0);
@@ -390,7 +396,11 @@ void HierarchicalAllocator::grant(Index framework_index, Index role_index, Index
     }
   }
   if (stage == Stage::quota) {
-    if (cycle.quota_grants_of.size() < agents_.size()) cycle.quota_grants_of.resize(agents_.size());
+    if (cycle.quota_grants_of.size() < agents_.size()) {
+      cycle.quota_grants_of.resize(agents_.size());
+      emptied_by_quota_.resize(agents_.size());
+    }
+    if (agent.available.empty()) emptied_by_quota_[agent_index] = 1;
     auto& [first, last] = cycle.quota_grants_of[agent_index];
     if (first == last) first = last = cycle.quota_grants.size();
     DCOS_ASSERT(last == cycle.quota_grants.size());  // Stage 1 visits each agent once.

@@ -73,3 +73,38 @@ TEST_CASE("Allocating into a kept vector replaces its grants, reuses its storage
     now += std::chrono::seconds(1);
   }
 }
+
+TEST_CASE("An agent stage 1 emptied last cycle is offered in this cycle's fair stage",
+          "[allocator][core]") {
+  // The fair stage's walk over every agent passes those a stage-1 grant of the same cycle left
+  // with nothing free; what it knows of that must not outlive the cycle.
+  auto allocator = dcos::make_drf_allocator();
+  const dcos::FrameworkId guaranteed("fw-q"), other("fw-f");
+  allocator->add_framework(guaranteed, {"q"}, true);
+  allocator->add_framework(other, {"f"}, true);
+  dcos::Quota quota;
+  quota.guarantees = {{"cpus", 1}};
+  REQUIRE(allocator->update_quota("q", quota));
+  const dcos::AgentId agent1("agent-1"), agent2("agent-2");
+  dcos::TimePoint now(std::chrono::seconds(1'700'000'000));
+
+  // Cycle 1, agent-2 alone: stage 1 gives all of it to q (lacking 1 cpu), emptying it.
+  allocator->add_agent(agent2, R("cpus:1;mem:64"), {});
+  std::vector<dcos::Grant> grants;
+  allocator->allocate(now, grants);
+  REQUIRE(grants.size() == 1);
+  CHECK(grants[0].framework == guaranteed);
+  CHECK(grants[0].agent == agent2);
+  allocator->recover(guaranteed, agent2, grants[0].resources, {}, now);
+
+  // Cycle 2: agent-1 (first by id) covers q's guarantee in stage 1, which stops there; the fair
+  // stage then visits every agent, and agent-2 goes to f (share 0, against q's 1 cpu).
+  allocator->add_agent(agent1, R("cpus:1;mem:64"), {});
+  now += std::chrono::seconds(1);
+  allocator->allocate(now, grants);
+  REQUIRE(grants.size() == 2);
+  CHECK(grants[0].framework == guaranteed);
+  CHECK(grants[0].agent == agent1);
+  CHECK(grants[1].framework == other);
+  CHECK(grants[1].agent == agent2);
+}
