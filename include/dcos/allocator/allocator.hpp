@@ -136,8 +136,8 @@ class Allocator {
   // One allocation cycle: grants of free resources to frameworks, recorded as allocated.
   // Replaces the contents of `grants` with them, reusing its storage: a caller that keeps one
   // vector across cycles (clearing it, not freeing it) makes a steady cycle write its grants
-  // into memory it already has, with no page of fresh memory to fault in and zero (on this
-  // project's 2-core VM, 2 us a page: 17% of a 20000-agent cycle).
+  // into memory it already has, with no fresh page to fault in and zero (measured at 2 us a
+  // page on a 2-core VM, where that was 17% of a 20000-agent cycle).
   virtual void allocate(TimePoint now, std::vector<Grant>& grants) = 0;
   // The same into a new vector.
   std::vector<Grant> allocate(TimePoint now) {
