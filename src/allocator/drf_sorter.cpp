@@ -2,20 +2,9 @@
 
 #include <algorithm>
 
-#include <boost/intrusive/set.hpp>
-
 #include "dcos/common/result.hpp"
 
 namespace dcos {
-
-namespace {
-
-namespace intrusive = boost::intrusive;
-// The links of a node's place in its parent's ordered set: three words, the colour kept in a
-// pointer's low bit.
-using OrderLinks = intrusive::set_base_hook<intrusive::optimize_size<true>, intrusive::link_mode<intrusive::normal_link>>;
-
-}  // namespace
 
 // A node of the client tree. Leaves are clients; inner nodes exist for hierarchical paths. Each
 // inner node keeps the children that have active leaves below them in `order`, sorted by DRF,
@@ -41,9 +30,7 @@ struct alignas(64) DrfSorter::Node : OrderLinks {
   std::string name;        // Last path component, or "." for a virtual leaf.
   std::string path;        // Full path ("eng/web", "eng/.").
   std::vector<std::unique_ptr<Node>> children;  // Sorted by name; `rank` is the index.
-  // Children with `active_leaves > 0`, in DRF order. Keys tie only for one node (ranks differ),
-  // so a multiset inserts without a uniqueness check.
-  intrusive::multiset<Node, intrusive::compare<Order>, intrusive::constant_time_size<false>> order;
+  OrderSet order;  // Inner nodes but the root (see `root_order_`).
 };
 
 bool DrfSorter::Order::operator()(const Node& a, const Node& b) const {
@@ -64,10 +51,12 @@ void renumber(Children& children, Iterator first) {
 
 }  // namespace
 
-DrfSorter::DrfSorter(Paths paths) : paths_(paths), root_(std::make_unique<Node>()) { root_->leaf = false; }
+DrfSorter::DrfSorter(Paths paths) : root_(std::make_unique<Node>()), paths_(paths) { root_->leaf = false; }
 DrfSorter::~DrfSorter() = default;
 DrfSorter::DrfSorter(DrfSorter&&) noexcept = default;
 DrfSorter& DrfSorter::operator=(DrfSorter&&) noexcept = default;
+
+DrfSorter::OrderSet& DrfSorter::order_of(Node* node) { return node == root_.get() ? root_order_ : node->order; }
 
 DrfSorter::Node* DrfSorter::node(Client client) const {
   DCOS_ASSERT(client < clients_.size() && clients_[client] != nullptr);
@@ -131,7 +120,7 @@ void DrfSorter::rekey(Node* node, Change&& change) {
     change();
     return;
   }
-  auto& order = node->parent->order;
+  auto& order = order_of(node->parent);
   order.erase(order.iterator_to(*node));
   change();
   order.insert(*node);
@@ -143,10 +132,11 @@ void DrfSorter::add_active_leaves(Node* from, long delta) {
     current->active_leaves += delta;
     DCOS_ASSERT(current->active_leaves >= 0);
     if (before == 0 && current->active_leaves > 0) {
-      current->parent->order.insert(*current);
+      order_of(current->parent).insert(*current);
       current->ordered = true;
     } else if (before > 0 && current->active_leaves == 0) {
-      current->parent->order.erase(current->parent->order.iterator_to(*current));
+      OrderSet& order = order_of(current->parent);
+      order.erase(order.iterator_to(*current));
       current->ordered = false;
     }
   }
@@ -330,7 +320,8 @@ void DrfSorter::refresh() {
   // New totals change every share: recompute them and rebuild each ordered set (Mesos re-sorts
   // the whole tree on its `dirty` flag in the same way).
   auto rebuild = [&](auto& self, Node* node) -> void {
-    node->order.clear();
+    OrderSet& order = order_of(node);
+    order.clear();
     for (const auto& child : node->children) {
       child->share = compute_share(child.get());
       child->ordered = false;
@@ -338,7 +329,7 @@ void DrfSorter::refresh() {
     }
     for (const auto& child : node->children) {
       if (child->active_leaves == 0) continue;
-      node->order.insert(*child);
+      order.insert(*child);
       child->ordered = true;
     }
   };
@@ -348,13 +339,13 @@ void DrfSorter::refresh() {
 
 void DrfSorter::visit_impl(void* context, Callback callback) {
   if (dirty_) refresh();
-  auto walk = [&](auto& self, const Node* node) -> bool {
-    for (const Node& child : node->order) {
-      if (child.leaf ? !callback(context, child.client) : !self(self, &child)) return false;
+  auto walk = [&](auto& self, const OrderSet& order) -> bool {
+    for (const Node& child : order) {
+      if (child.leaf ? !callback(context, child.client) : !self(self, child.order)) return false;
     }
     return true;
   };
-  walk(walk, root_.get());
+  walk(walk, root_order_);
 }
 
 }  // namespace dcos

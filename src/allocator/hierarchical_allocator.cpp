@@ -242,7 +242,10 @@ void HierarchicalAllocator::add_to_roles(Index role, const Quantities& reserved,
       r.reserved -= reserved;
       r.unreserved_allocated -= unreserved;
     }
-    if (r.parent == no_role && !r.guarantees.empty()) r.guarantees_met = unsatisfied(r).empty();
+    // Consumption only grows on `add`: guarantees met stay met.
+    if (r.parent == no_role && !r.guarantees.empty() && !(add && r.guarantees_met)) {
+      r.guarantees_met = unsatisfied(r).empty();
+    }
   }
 }
 

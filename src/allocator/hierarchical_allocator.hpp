@@ -81,7 +81,8 @@ class HierarchicalAllocator final : public Allocator {
     std::vector<ResourceRequest> requests;
   };
   // A framework tracked in a role: what a cycle needs of it without touching the framework.
-  struct Member {
+  // One line each (their vector is aligned to them).
+  struct alignas(64) Member {
     Index framework;
     std::uint64_t epoch = 0;    // Decline filters of another epoch are stale (revived, removed).
     std::uint32_t agents = 0;   // Agents where it holds resources allocated to the role.
@@ -91,21 +92,24 @@ class HierarchicalAllocator final : public Allocator {
     // grant touches no `Framework`.
     FrameworkId id;
   };
+  // What a cycle reads of every role it visits comes first, then what a grant updates and what
+  // quota reads. With hundreds of roles, each visited once per that many agents, every line a
+  // visit touches is one more the caches must keep per role.
   struct Role {
-    std::string name;
-    Index parent;  // `no_role` for a top-level role.
-    Index top;     // The top-level ancestor (itself when top-level): where quota applies.
     DrfSorter frameworks{DrfSorter::Paths::flat};
-    std::vector<Member> members;   // By framework-sorter client.
+    std::vector<Member> members;  // By framework-sorter client.
+    Index top;                    // The top-level ancestor (itself when top-level): where quota applies.
+    bool guarantees_met = true;   // Consumed quota covers `guarantees` (kept by `add_to_roles`).
     std::optional<Client> client;  // In the role sorter, while frameworks are tracked.
+    std::string name;
+    std::vector<std::pair<std::size_t, Milli>> limits;
+    Quantities unreserved_allocated;  // Unreserved scalars allocated to it and its subroles.
+    Quantities reserved;              // Reservations for this role and its subroles.
+    Quantities guarantees;
+    Index parent;  // `no_role` for a top-level role.
     int tracked = 0;
     std::optional<double> weight;  // As set by UPDATE_WEIGHTS.
     Quota quota;                   // Top-level roles only.
-    Quantities guarantees;
-    bool guarantees_met = true;  // Consumed quota covers `guarantees` (kept by `add_to_roles`).
-    std::vector<std::pair<std::size_t, Milli>> limits;
-    Quantities reserved;              // Reservations for this role and its subroles.
-    Quantities unreserved_allocated;  // Unreserved scalars allocated to it and its subroles.
   };
   struct Holding {
     Index framework;

@@ -20,6 +20,8 @@
 #include <string_view>
 #include <vector>
 
+#include <boost/intrusive/set.hpp>
+
 #include "dcos/allocator/quantities.hpp"
 
 namespace dcos {
@@ -74,6 +76,15 @@ class DrfSorter {
   struct Order {  // DRF order of siblings.
     bool operator()(const Node& a, const Node& b) const;
   };
+  // The links of a node's place in its parent's ordered set: three words, the colour kept in a
+  // pointer's low bit.
+  using OrderLinks = boost::intrusive::set_base_hook<boost::intrusive::optimize_size<true>,
+                                                     boost::intrusive::link_mode<boost::intrusive::normal_link>>;
+  // Children with active leaves below them, in DRF order. Keys tie only for one node (ranks
+  // differ), so a multiset inserts without a uniqueness check.
+  using OrderSet = boost::intrusive::multiset<Node, boost::intrusive::base_hook<OrderLinks>,
+                                              boost::intrusive::compare<Order>,
+                                              boost::intrusive::constant_time_size<false>>;
   using Callback = bool (*)(void*, Client);
 
   void visit_impl(void* context, Callback callback);
@@ -88,14 +99,21 @@ class DrfSorter {
   void refresh();                                // Re-sorts everything after new totals.
   double compute_share(const Node* node) const;
   double weight_of(std::string_view path) const;
+  OrderSet& order_of(Node* node);  // `root_order_` for the root.
 
-  Paths paths_;
+  // What a visit and a grant read come first, together: a caller keeping a sorter per role
+  // reads the first two lines of each one it visits, not its whole span.
   std::unique_ptr<Node> root_;
+  // The root's ordered set, kept here rather than in the root: every visit and every grant to a
+  // top-level client reads it, and a caller with a sorter per role then reads it in the same
+  // line as the rest.
+  OrderSet root_order_;
   std::vector<Node*> clients_;  // By `Client`; null when free.
+  bool dirty_ = false;          // Totals changed: shares and order are stale until `refresh`.
+  Paths paths_;
+  Quantities totals_;
   std::vector<Client> free_;
   std::map<std::string, double, std::less<>> weights_;
-  Quantities totals_;
-  bool dirty_ = false;  // Totals changed: shares and order are stale until `refresh`.
 };
 
 }  // namespace dcos
