@@ -368,9 +368,8 @@ void HierarchicalAllocator::change_totals(const Resources& total, bool add) {
 }
 
 void HierarchicalAllocator::mark_dirty(Index agent_index) {
-  Agent& agent = agents_[agent_index];
-  if (agent.dirty) return;
-  agent.dirty = true;
+  if (dirty_[agent_index]) return;
+  dirty_[agent_index] = 1;
   dirty_agents_.push_back(agent_index);
 }
 
@@ -578,6 +577,7 @@ void HierarchicalAllocator::add_agent(const AgentId& id, const Resources& total,
   } else {
     index = static_cast<Index>(agents_.size());
     agents_.emplace_back();
+    dirty_.push_back(0);
     agent_index_.emplace(id, index);
     const auto position = std::upper_bound(agent_order_.begin(), agent_order_.end(), id,
                                            [&](const AgentId& a, Index b) { return a < agents_[b].id; });

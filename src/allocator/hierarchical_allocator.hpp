@@ -136,7 +136,6 @@ class HierarchicalAllocator final : public Allocator {
   struct alignas(64) Agent {
     bool present = false;
     bool active = false;
-    bool dirty = false;          // Queued in `dirty_agents_`.
     bool reserved = false;       // `total` holds reservations.
     bool overcommitted = false;  // Holdings exceed `total` (the total shrank under them).
     // `last_refused` covers `available`, known without comparing them: set when a filter is made
@@ -308,6 +307,9 @@ class HierarchicalAllocator final : public Allocator {
   std::priority_queue<Expiry, std::vector<Expiry>, std::greater<>> expiries_;
   std::size_t filter_count_ = 0;  // Live filters on all agents.
   std::vector<Index> dirty_agents_;
+  // By agent slot: 1 while queued in `dirty_agents_`. Apart from the slots, so that a cycle
+  // choosing among many dirty agents reads a byte each instead of each agent's state.
+  std::vector<std::uint8_t> dirty_;
   bool all_dirty_ = false;
   std::uint64_t next_epoch_ = 1;
 };
