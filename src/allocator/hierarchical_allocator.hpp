@@ -190,11 +190,12 @@ class HierarchicalAllocator final : public Allocator {
     std::vector<Grant>& grants;  // The caller's, cleared.
     // `quota_grants_`, cleared. An agent's are made together, so they are adjacent.
     std::vector<QuotaGrant>& quota_grants;
-    // By agent slot: `quota_grants_of_`, all empty ranges outside a cycle.
+    // By agent slot: `quota_grants_of_`.
     std::vector<GrantRange>& quota_grants_of;
     Quantities required_headroom;  // Unsatisfied guarantees of all roles, less stage-1 grants.
     std::vector<Pending> pending;
     bool widen = false;  // A change mid-cycle concerns every agent (a request was satisfied).
+    Index quota_agent = UINT32_MAX;  // The agent stage 1 granted on last.
   };
 
   // Lookup and slots (hierarchical_allocator.cpp).
@@ -248,9 +249,8 @@ class HierarchicalAllocator final : public Allocator {
   bool eligible(Index agent) const;
   // Of the agents `order` lists, those a few places after `visiting` (a stage walks `order`).
   void prefetch_agent(const std::vector<Index>& order, std::size_t visiting) const;
-  bool emptied_by_quota(Index agent) const {
-    return agent < emptied_by_quota_.size() && emptied_by_quota_[agent] != 0;
-  }
+  bool emptied_by_quota(Index agent) const { return agent < quota_state_.size() && quota_state_[agent] == QuotaState::emptied; }
+  bool granted_by_quota(Index agent) const { return agent < quota_state_.size() && quota_state_[agent] != QuotaState::none; }
   void allocate_agent(Index agent, Stage stage, Cycle& cycle);
   void offer_to_role(Index agent, Index role, Stage stage, Cycle& cycle);
   Quantities unsatisfied(const Role& top) const;
@@ -286,14 +286,17 @@ class HierarchicalAllocator final : public Allocator {
   std::unordered_map<AgentId, Index> agent_index_;
   std::vector<Index> agent_order_;  // Every agent slot, by id: the order a cycle visits them in.
   std::vector<Index> candidates_;   // Of the current cycle; kept to reuse its storage.
-  // A cycle's stage-1 grants and their ranges by agent slot, kept (the ranges emptied after each
-  // cycle) so that a steady cycle neither allocates nor zeroes memory for them.
+  // A cycle's stage-1 grants and their ranges by agent slot, kept so that a steady cycle neither
+  // allocates nor zeroes memory for them. A range means something only while its agent's
+  // `quota_state_` is not `none`: stage 1 writes an agent's range afresh at its first grant there,
+  // never reading what an earlier cycle left (memory a large cycle would wait for).
   std::vector<QuotaGrant> quota_grants_;
   std::vector<GrantRange> quota_grants_of_;
-  // By agent slot: 1 for an agent a stage-1 grant of this cycle left with nothing free, which the
-  // fair stage's walk over every agent then passes without reading (or prefetching) its slot.
-  // All 0 outside a cycle.
-  std::vector<std::uint8_t> emptied_by_quota_;
+  // By agent slot, what stage 1 did there this cycle: nothing, grants, or grants that left the
+  // agent with nothing free, which the fair stage's walk over every agent then passes without
+  // reading (or prefetching) its slot. All `none` outside a cycle.
+  enum class QuotaState : std::uint8_t { none, granted, emptied };
+  std::vector<QuotaState> quota_state_;
   std::deque<Role> roles_;
   std::unordered_map<std::string, Index> role_index_;
   DrfSorter role_sorter_{DrfSorter::Paths::hierarchical};

@@ -100,8 +100,7 @@ void HierarchicalAllocator::allocate(TimePoint now, std::vector<Grant>& grants) 
   // looked at again next cycle.
   if (quota_active() && !cycle.grants.empty()) mark_all_dirty();
   for (const QuotaGrant& made : cycle.quota_grants) {
-    quota_grants_of_[made.agent] = GrantRange{};
-    emptied_by_quota_[made.agent] = 0;
+    quota_state_[made.agent] = QuotaState::none;
   }
 }
 
@@ -388,7 +387,7 @@ void HierarchicalAllocator::grant(Index framework_index, Index role_index, Index
   // One offer per (framework, role, agent) and cycle: a fair-stage grant joins the quota-stage
   // grant of the same agent, as Mesos merges them into one `offerable` entry. Found through the
   // agent's slot, not a search over all of the cycle's grants.
-  if (stage == Stage::fair && !cycle.quota_grants.empty()) {
+  if (stage == Stage::fair && granted_by_quota(agent_index)) {
     const auto [first, last] = cycle.quota_grants_of[agent_index];
     for (std::size_t i = first; i < last; ++i) {
       const QuotaGrant& earlier = cycle.quota_grants[i];
@@ -400,14 +399,21 @@ void HierarchicalAllocator::grant(Index framework_index, Index role_index, Index
   if (stage == Stage::quota) {
     if (cycle.quota_grants_of.size() < agents_.size()) {
       cycle.quota_grants_of.resize(agents_.size());
-      emptied_by_quota_.resize(agents_.size());
+      quota_state_.resize(agents_.size(), QuotaState::none);
     }
-    if (agent.available.empty()) emptied_by_quota_[agent_index] = 1;
-    auto& [first, last] = cycle.quota_grants_of[agent_index];
-    if (first == last) first = last = cycle.quota_grants.size();
-    DCOS_ASSERT(last == cycle.quota_grants.size());  // Stage 1 visits each agent once.
+    const std::size_t made = cycle.quota_grants.size();
+    GrantRange& range = cycle.quota_grants_of[agent_index];
+    if (cycle.quota_agent != agent_index) {
+      // Stage 1 visits each agent once and makes its grants there together: the first one
+      // starts the agent's range.
+      DCOS_ASSERT(quota_state_[agent_index] == QuotaState::none);
+      range = GrantRange{made, made};
+      cycle.quota_agent = agent_index;
+    }
+    DCOS_ASSERT(range.second == made);
+    ++range.second;
+    quota_state_[agent_index] = agent.available.empty() ? QuotaState::emptied : QuotaState::granted;
     cycle.quota_grants.push_back(QuotaGrant{framework_index, role_index, agent_index, cycle.grants.size()});
-    ++last;
   }
   cycle.grants.push_back(Grant{member.id, agent.id, role.name, std::move(tagged)});
 }
