@@ -99,6 +99,7 @@ class HierarchicalAllocator final : public Allocator {
     DrfSorter frameworks{DrfSorter::Paths::flat};
     std::vector<Member> members;  // By framework-sorter client.
     Index top;                    // The top-level ancestor (itself when top-level): where quota applies.
+    Index parent;                 // `no_role` for a top-level role.
     bool guarantees_met = true;   // Consumed quota covers `guarantees` (kept by `add_to_roles`).
     std::optional<Client> client;  // In the role sorter, while frameworks are tracked.
     std::string name;
@@ -106,7 +107,6 @@ class HierarchicalAllocator final : public Allocator {
     Quantities unreserved_allocated;  // Unreserved scalars allocated to it and its subroles.
     Quantities reserved;              // Reservations for this role and its subroles.
     Quantities guarantees;
-    Index parent;  // `no_role` for a top-level role.
     int tracked = 0;
     std::optional<double> weight;  // As set by UPDATE_WEIGHTS.
     Quota quota;                   // Top-level roles only.
@@ -249,8 +249,12 @@ class HierarchicalAllocator final : public Allocator {
   bool eligible(Index agent) const;
   // Of the agents `order` lists, those a few places after `visiting` (a stage walks `order`).
   void prefetch_agent(const std::vector<Index>& order, std::size_t visiting) const;
-  bool emptied_by_quota(Index agent) const { return agent < quota_state_.size() && quota_state_[agent] == QuotaState::emptied; }
-  bool granted_by_quota(Index agent) const { return agent < quota_state_.size() && quota_state_[agent] != QuotaState::none; }
+  bool emptied_by_quota(Index agent) const {
+    return agent < quota_state_.size() && quota_state_[agent] == QuotaState::emptied;
+  }
+  bool granted_by_quota(Index agent) const {
+    return agent < quota_state_.size() && quota_state_[agent] != QuotaState::none;
+  }
   void allocate_agent(Index agent, Stage stage, Cycle& cycle);
   void offer_to_role(Index agent, Index role, Stage stage, Cycle& cycle);
   Quantities unsatisfied(const Role& top) const;
